@@ -1,0 +1,84 @@
+# sbir — top-level build. Plain make: every .c under src/ goes into the library, src/cli/ into the
+# program, each tests/test_*.c becomes its own test binary.
+#
+#   make            build/sbir, build/libsbir.a, build/libsbir.so
+#   make test       build and run the test suite (prints "N passed, N failed")
+#   make SAN=1 test the same under ASan + UBSan, in build-san/
+#   make demo       install dependencies (Debian), build, run `sbir demo`
+#   make bench      the benchmarks of SPEC section 5
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+OPT := -O3 -march=native -g
+endif
+
+CC ?= gcc
+CXX ?= g++
+PKGS := cairo libpng libcjson sqlite3 libmicrohttpd zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc -Itests $(PKG_CFLAGS)
+CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc
+LDLIBS := -ldnnl $(PKG_LIBS) -ljpeg -lopenblas -lstdc++ -lm -lpthread
+LDFLAGS := -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address -fsanitize=undefined)
+
+LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
+LIB_CXX := $(shell find src -name '*.cc' | sort)
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX:%.cc=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all test demo bench clean deps
+.SECONDARY:
+all: $(BUILD)/sbir $(BUILD)/libsbir.a $(BUILD)/libsbir.so
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libsbir.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsbir.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The web page's files are compiled into the binary (src/serve generates them); the CLI links the
+# static library so the program runs from the build folder without LD_LIBRARY_PATH.
+$(BUILD)/sbir: $(CLI_OBJ) $(BUILD)/libsbir.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbir.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a $(LDFLAGS) $(LDLIBS)
+
+test: all $(TEST_BIN)
+	@BUILD=$(BUILD) tests/run_tests.sh $(TEST_BIN)
+
+demo: deps
+	$(MAKE) all
+	$(BUILD)/sbir demo --out demo-out
+
+bench: all
+	$(BUILD)/sbir bench train-step --torch
+
+deps:
+	@scripts/install-deps.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,8 @@
+/* cmd_import_quickdraw.c — placeholder until this command lands. */
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+int cmd_import_quickdraw(int argc, char **argv) {
+    (void)argc;
+    return cli_fail("%s: not implemented yet", argv[0]);
+}

@@ -1,0 +1,12 @@
+/* commands.h — every `sbir` command; the table in main.c lists them for `sbir --help`. */
+#ifndef SBIR_COMMANDS_H
+#define SBIR_COMMANDS_H
+
+int cmd_synth(int argc, char **argv);
+int cmd_sketch(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_import_quickdraw(int argc, char **argv); /* called by cmd_import for `import quickdraw` */
+int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,47 @@
+/* main.c — `sbir COMMAND [options]`: dispatch to the command table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command k_commands[] = {
+    {"synth", cmd_synth, "generate the built-in demo collection (5 classes x 7 media) and sketches"},
+    {"sketch", cmd_sketch, "draw one Quick, Draw! sketch to a PNG (sketch render)"},
+    {"import", cmd_import, "build a collection: import folders | bam | quickdraw"},
+    {"info", cmd_info, "counts of a collection per class x style and split"},
+    {"bench", cmd_bench, "benchmarks: bench train-step [--torch]"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "sbir — sketch-based image retrieval with style\n\n"
+            "usage: sbir COMMAND [options]     (sbir COMMAND --help for each)\n\ncommands:\n");
+    for (size_t i = 0; i < SBIR_ARRAY_LEN(k_commands); i++)
+        fprintf(out, "  %-8s %s\n", k_commands[i].name, k_commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("sbir 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < SBIR_ARRAY_LEN(k_commands); i++)
+        if (strcmp(argv[1], k_commands[i].name) == 0) return k_commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "sbir: unknown command '%s' (sbir --help lists them)\n", argv[1]);
+    return 2;
+}
