@@ -43,27 +43,33 @@ all: $(BUILD)/sbir $(BUILD)/libsbir.a $(BUILD)/libsbir.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo '  CC   $<'
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	@echo '  CXX  $<'
+	@$(CXX) $(CXXFLAGS) -c $< -o $@
 
 $(BUILD)/libsbir.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo '  AR   $@'
+	@ar rcs $@ $^
 
 $(BUILD)/libsbir.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD   $@'
+	@$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The web page's files are compiled into the binary (src/serve generates them); the CLI links the
 # static library so the program runs from the build folder without LD_LIBRARY_PATH.
 $(BUILD)/sbir: $(CLI_OBJ) $(BUILD)/libsbir.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbir.a $(LDLIBS)
+	@echo '  LD   $@'
+	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbir.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a $(LDFLAGS) $(LDLIBS)
+	@echo '  LD   $@'
+	@$(CC) $(CFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a $(LDFLAGS) $(LDLIBS)
 
 test: all $(TEST_BIN)
 	@BUILD=$(BUILD) tests/run_tests.sh $(TEST_BIN)
