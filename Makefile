@@ -37,7 +37,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test demo bench clean deps
+.PHONY: all test test-only demo bench clean deps
 .SECONDARY:
 all: $(BUILD)/sbir $(BUILD)/libsbir.a $(BUILD)/libsbir.so
 
@@ -71,7 +71,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a
 	@echo '  LD   $@'
 	@$(CC) $(CFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a $(LDFLAGS) $(LDLIBS)
 
-test: all $(TEST_BIN)
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@BUILD=$(BUILD) tests/run_tests.sh $(TEST_BIN)
+
+test-only: all $(TEST_BIN)
 	@BUILD=$(BUILD) tests/run_tests.sh $(TEST_BIN)
 
 demo: deps
