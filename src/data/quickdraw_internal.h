@@ -1,0 +1,29 @@
+/* quickdraw_internal.h — what the per-format readers share (not part of the public API). Each
+ * format implements open (on an already opened FILE), next and close; quickdraw.c dispatches. */
+#ifndef SBIR_QUICKDRAW_INTERNAL_H
+#define SBIR_QUICKDRAW_INTERNAL_H
+
+#include "data/quickdraw.h"
+
+struct qd_reader {
+    qd_format format;
+    qd_options opt;
+    FILE *f;
+    char *path;       /* as given, for messages */
+    char word[SKETCH_WORD_MAX]; /* class from the file name (bin, npy) */
+    uint64_t count;   /* drawings returned */
+    uint64_t offset;  /* bytes consumed so far (bin, npy) */
+    int failed, done;
+    void *impl;       /* format state */
+    int (*next)(qd_reader *r, sbir_sketch *s);
+    void (*close)(qd_reader *r);
+};
+
+int qd_ndjson_open(qd_reader *r);
+int qd_bin_open(qd_reader *r);
+int qd_npy_open(qd_reader *r);
+
+/* Reads exactly n bytes; returns the number actually read (short only at end of file / error). */
+size_t qd_read_full(qd_reader *r, void *buf, size_t n);
+
+#endif
