@@ -71,16 +71,21 @@ static char *absolutize(const char *p) {
     return s;
 }
 
-static void set_root(sbir_collection *c, const char *root) {
+static void set_root(sbir_collection *c, const char *root_in) {
+    char *root = root_in ? strdupCheck(root_in) : NULL; /* root_in may be c->root itself */
     free(c->root);
     free(c->root_real);
     c->root = c->root_real = NULL;
-    if (!root || !*root) return;
+    if (!root || !*root) {
+        free(root);
+        return;
+    }
     c->root = absolutize(root);
     size_t n = strlen(c->root);
     while (n > 1 && c->root[n - 1] == '/') c->root[--n] = 0; /* "dir/" and "dir" are one root */
     char buf[PATH_MAX];
     if (realpath(root, buf)) c->root_real = strdupCheck(buf);
+    free(root);
 }
 
 static int prepare_writers(sbir_collection *c) {
