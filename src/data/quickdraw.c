@@ -132,3 +132,26 @@ void qd_close(qd_reader *r) {
 
 qd_format qd_reader_format(const qd_reader *r) { return r->format; }
 uint64_t qd_count(const qd_reader *r) { return r->count; }
+
+int qd_find(const char *path, int by_key, uint64_t index_or_key, sbir_sketch *out) {
+    qd_reader *r = qd_open(path, NULL);
+    if (!r) return SBIR_ERR;
+    /* .npy rows have a fixed size: jump straight to the row instead of reading the ones before it */
+    if (!by_key && r->format == QD_NPY && qd_npy_seek(r, index_or_key)) {
+        qd_close(r);
+        return SBIR_ERR;
+    }
+    int rc;
+    while ((rc = qd_next(r, out)) == 1) {
+        if (by_key ? out->key_id == index_or_key : qd_count(r) - 1 == index_or_key) break;
+    }
+    uint64_t n = qd_count(r);
+    qd_close(r);
+    if (rc == 1) return SBIR_OK;
+    if (rc == 0) {
+        if (by_key) return sbir_error("%s: no drawing with key_id %llu", path, (unsigned long long)index_or_key);
+        return sbir_error("%s: no drawing %llu (the file has %llu, numbered from 0)", path,
+                          (unsigned long long)index_or_key, (unsigned long long)n);
+    }
+    return SBIR_ERR;
+}

@@ -56,6 +56,15 @@ int qd_detect_format(const char *path, qd_format *out);
  * prefixes. Writes at most n bytes. */
 void qd_word_from_path(const char *path, char *out, size_t n);
 
+/* The "drawing" JSON of the ndjson formats ([[[x..],[y..]],...], with t arrays where has_time):
+ * to_json returns a malloc'd string (integers where coordinates are integral); from_json parses one
+ * with the same checks as the ndjson reader (where prefixes errors, e.g. "coll.sqlite: sketch 12"). */
+char *qd_drawing_to_json(const sbir_sketch *s);
+int qd_drawing_from_json(const char *json, const char *where, sbir_sketch *s);
+
+/* Finds one drawing in a file: the index-th (0-based) when by_key is 0, else the one with key_id. */
+int qd_find(const char *path, int by_key, uint64_t index_or_key, sbir_sketch *out);
+
 /* Appends one drawing in the .bin format (coordinates must be integers in 0..255, as simplified
  * drawings are; at most 65535 strokes of 65535 points). */
 int qd_bin_write(FILE *f, const sbir_sketch *s);

@@ -19,9 +19,16 @@ struct qd_reader {
     void (*close)(qd_reader *r);
 };
 
+/* The "drawing" JSON value to strokes (s is appended to: clear it first). where prefixes errors
+ * ("cat.ndjson:12"). Also checks: at least one point, max_strokes/max_points from o. */
+struct cJSON;
+int qd_drawing_from_cjson(const struct cJSON *d, const qd_options *o, const char *where, sbir_sketch *s);
+
 int qd_ndjson_open(qd_reader *r);
 int qd_bin_open(qd_reader *r);
 int qd_npy_open(qd_reader *r);
+/* Positions an .npy reader so that the next qd_next returns row `row` (0-based), without reading. */
+int qd_npy_seek(qd_reader *r, uint64_t row);
 
 /* Reads exactly n bytes; returns the number actually read (short only at end of file / error). */
 size_t qd_read_full(qd_reader *r, void *buf, size_t n);

@@ -140,58 +140,6 @@ static int parse_timestamp(qd_reader *r, ndjson_state *st, const cJSON *o, int64
     return SBIR_OK;
 }
 
-/* One coordinate array of a stroke: every element a finite number within the limit. */
-static int check_values(qd_reader *r, ndjson_state *st, const cJSON *arr, uint32_t stroke, const char *axis,
-                        double lo, double hi) {
-    if (!cJSON_IsArray(arr)) return bad(r, st, "stroke %u: %s values must be an array", stroke, axis);
-    uint32_t i = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        if (!cJSON_IsNumber(e)) return bad(r, st, "stroke %u: %s value %u is not a number", stroke, axis, i + 1);
-        double d = e->valuedouble;
-        if (!isfinite(d) || d < lo || d > hi)
-            return bad(r, st, "stroke %u: %s value %u (%g) is out of range [%g, %g]", stroke, axis, i + 1, d, lo, hi);
-    }
-    return SBIR_OK;
-}
-
-static int parse_drawing(qd_reader *r, ndjson_state *st, const cJSON *d, sbir_sketch *s) {
-    if (!d) return bad(r, st, "missing \"drawing\"");
-    if (!cJSON_IsArray(d)) return bad(r, st, "\"drawing\" must be an array of strokes");
-    double lim = r->opt.max_abs_coord;
-    uint32_t k = 0;
-    int timed = -1;
-    for (const cJSON *stroke = d->child; stroke; stroke = stroke->next) {
-        k++;
-        if (k > r->opt.max_strokes) return bad(r, st, "more than %u strokes in one drawing", r->opt.max_strokes);
-        if (!cJSON_IsArray(stroke)) return bad(r, st, "stroke %u must be an array [[x...],[y...]] or [[x...],[y...],[t...]]", k);
-        int parts = cJSON_GetArraySize(stroke);
-        if (parts != 2 && parts != 3)
-            return bad(r, st, "stroke %u has %d arrays (expected 2: x, y; or 3: x, y, t)", k, parts);
-        if (timed >= 0 && timed != (parts == 3))
-            return bad(r, st, "stroke %u %s timing but earlier strokes %s", k, parts == 3 ? "has" : "lacks",
-                       timed ? "have it" : "do not");
-        timed = parts == 3;
-        const cJSON *ax = stroke->child, *ay = ax->next, *at = timed ? ay->next : NULL;
-        if (check_values(r, st, ax, k, "x", -lim, lim) || check_values(r, st, ay, k, "y", -lim, lim) ||
-            (at && check_values(r, st, at, k, "t", 0, 1e10)))
-            return SBIR_ERR;
-        int nx = cJSON_GetArraySize(ax), ny = cJSON_GetArraySize(ay);
-        if (nx != ny) return bad(r, st, "stroke %u has %d x values but %d y values", k, nx, ny);
-        if (at && cJSON_GetArraySize(at) != nx)
-            return bad(r, st, "stroke %u has %d x values but %d t values", k, nx, cJSON_GetArraySize(at));
-        if ((uint64_t)s->n_points + (uint64_t)nx > r->opt.max_points)
-            return bad(r, st, "more than %u points in one drawing", r->opt.max_points);
-        if (nx == 0) continue; /* an empty stroke draws nothing; dropping it changes nothing */
-        sketch_begin_stroke(s);
-        const cJSON *ex = ax->child, *ey = ay->child, *et = at ? at->child : NULL;
-        for (; ex; ex = ex->next, ey = ey->next, et = et ? et->next : NULL)
-            sketch_add_point(s, (float)ex->valuedouble, (float)ey->valuedouble, et ? (float)et->valuedouble : 0.0f);
-    }
-    if (s->n_points == 0) return bad(r, st, "drawing has no points");
-    s->has_time = timed == 1;
-    return SBIR_OK;
-}
-
 static int parse_line(qd_reader *r, ndjson_state *st, sbir_sketch *s) {
     /* Bound cJSON's node count (see the file comment): values <= separators + 1. */
     size_t seps = 0;
@@ -217,6 +165,8 @@ static int parse_line(qd_reader *r, ndjson_state *st, sbir_sketch *s) {
         bad(r, st, "expected a JSON object (one drawing per line)");
         goto out;
     }
+    char where[1100];
+    snprintf(where, sizeof where, "%s:%llu", r->path, (unsigned long long)st->line_no);
     sketch_clear(s);
     const cJSON *rec = cJSON_GetObjectItemCaseSensitive(root, "recognized");
     if (rec && !cJSON_IsNull(rec)) {
@@ -230,7 +180,7 @@ static int parse_line(qd_reader *r, ndjson_state *st, sbir_sketch *s) {
     if (copy_string(r, st, root, "word", s->word, sizeof s->word) ||
         copy_string(r, st, root, "countrycode", s->countrycode, sizeof s->countrycode) ||
         parse_key_id(r, st, root, &s->key_id) || parse_timestamp(r, st, root, &s->timestamp) ||
-        parse_drawing(r, st, cJSON_GetObjectItemCaseSensitive(root, "drawing"), s))
+        qd_drawing_from_cjson(cJSON_GetObjectItemCaseSensitive(root, "drawing"), &r->opt, where, s))
         goto out;
     rc = 1;
 out:

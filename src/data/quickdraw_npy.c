@@ -201,3 +201,14 @@ int qd_npy_open(qd_reader *r) {
     }
     return SBIR_OK;
 }
+
+int qd_npy_seek(qd_reader *r, uint64_t row) {
+    npy_state *st = r->impl;
+    if (row >= st->rows) return sbir_error("%s: no row %llu (the file has %llu, numbered from 0)", r->path,
+                                           (unsigned long long)row, (unsigned long long)st->rows);
+    uint64_t off = st->data_start + row * (uint64_t)st->side * st->side;
+    if (fseeko(r->f, (off_t)off, SEEK_SET)) return sbir_error("%s: cannot seek to byte %llu", r->path, (unsigned long long)off);
+    r->offset = off;
+    r->count = row;
+    return SBIR_OK;
+}
