@@ -9,6 +9,7 @@
  * below it; a 1% error in any gradient fails). h = 1e-2, except 1e-3 for L2 norm and 3e-3 for the
  * triplet loss. The piecewise-linear ops (ReLU, pooling, dropout, triplet hinge) get inputs built so
  * that no kink or tie lies within h of any input. */
+#include <omp.h>
 #include <string.h>
 
 #include "nn/ops.h"
@@ -446,6 +447,8 @@ static void test_triplet(void) {
 }
 
 int main(void) {
+    /* thousands of tiny forwards: one thread avoids OpenMP barrier spinning on a busy machine */
+    omp_set_num_threads(1);
     rng_seed(&g_rng, 12345);
     RUN(test_conv2d);
     RUN(test_batchnorm);
