@@ -101,7 +101,7 @@ fail:
 }
 
 int qd_next(qd_reader *r, sbir_sketch *s) {
-    if (r->failed) return sbir_error("%s: reader already failed", r->path);
+    if (r->failed) return sbir_error("%s", r->err);
     if (r->done) return 0;
     int rc = r->next(r, s);
     if (rc == 1) {
@@ -113,12 +113,14 @@ int qd_next(qd_reader *r, sbir_sketch *s) {
     if (rc == 0) {
         r->done = 1;
         if (r->count == 0) {
-            r->failed = 1;
-            return sbir_error("%s: contains no drawings", r->path);
+            sbir_error("%s: contains no drawings", r->path);
+            goto fail;
         }
         return 0;
     }
+fail:
     r->failed = 1;
+    snprintf(r->err, sizeof r->err, "%s", sbir_last_error());
     return SBIR_ERR;
 }
 

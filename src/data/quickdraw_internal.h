@@ -14,6 +14,7 @@ struct qd_reader {
     uint64_t count;   /* drawings returned */
     uint64_t offset;  /* bytes consumed so far (bin, npy) */
     int failed, done;
+    char err[1024];   /* the error that failed the reader, repeated by later calls */
     void *impl;       /* format state */
     int (*next)(qd_reader *r, sbir_sketch *s);
     void (*close)(qd_reader *r);
