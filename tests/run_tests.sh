@@ -5,6 +5,7 @@
 set -u
 export SBIR_TEST_TMP=$(mktemp -d /tmp/sbir-tests.XXXXXX)
 export SBIR_QUIET=1
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 trap 'rm -rf "$SBIR_TEST_TMP"' EXIT
 pass=0; fail=0; skip=0; broken=""
 for t in "$@"; do

@@ -16,6 +16,8 @@ static const command k_commands[] = {
     {"sketch", cmd_sketch, "draw one Quick, Draw! sketch to a PNG (sketch render)"},
     {"import", cmd_import, "build a collection: import folders | bam | quickdraw"},
     {"info", cmd_info, "counts of a collection per class x style and split"},
+    {"train", cmd_train, "train the structure and style networks on a collection"},
+    {"eval", cmd_eval, "evaluation tables: sketch mAP per style, sketch + style mAP"},
     {"bench", cmd_bench, "benchmarks: bench train-step [--torch]"},
 };
 

@@ -1,0 +1,296 @@
+#include "model/dataset.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+#include "data/augment.h"
+#include "data/collection.h"
+#include "data/image.h"
+#include "data/raster.h"
+#include "util/common.h"
+#include "util/progress.h"
+
+#define MAX_DRAWING_POINTS 200000
+
+int sketch_from_drawing_json(const char *json, sbir_sketch *s) {
+    sketch_clear(s);
+    cJSON *root = cJSON_Parse(json);
+    int rc = SBIR_OK;
+    if (!cJSON_IsArray(root)) {
+        rc = sbir_error("drawing is not a JSON array of strokes");
+        goto done;
+    }
+    uint32_t total = 0;
+    int si = 0;
+    for (const cJSON *st = root->child; st; st = st->next, si++) {
+        const cJSON *xs = cJSON_GetArrayItem(st, 0), *ys = cJSON_GetArrayItem(st, 1);
+        if (!cJSON_IsArray(st) || !cJSON_IsArray(xs) || !cJSON_IsArray(ys)) {
+            rc = sbir_error("stroke %d is not [[x...],[y...]]", si);
+            goto done;
+        }
+        int nx = cJSON_GetArraySize(xs), ny = cJSON_GetArraySize(ys);
+        if (nx != ny) {
+            rc = sbir_error("stroke %d has %d x values but %d y values", si, nx, ny);
+            goto done;
+        }
+        total += (uint32_t)nx;
+        if (total > MAX_DRAWING_POINTS) {
+            rc = sbir_error("drawing has more than %d points", MAX_DRAWING_POINTS);
+            goto done;
+        }
+        sketch_begin_stroke(s);
+        for (const cJSON *x = xs->child, *y = ys->child; x && y; x = x->next, y = y->next) {
+            if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y) || !isfinite(x->valuedouble) || !isfinite(y->valuedouble) ||
+                fabs(x->valuedouble) > 1e6 || fabs(y->valuedouble) > 1e6) {
+                rc = sbir_error("stroke %d has a coordinate that is not a finite number", si);
+                goto done;
+            }
+            sketch_add_point(s, (float)x->valuedouble, (float)y->valuedouble, 0);
+        }
+    }
+    sketch_drop_empty_strokes(s);
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int find_name(char **names, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+static void render_plain(const sbir_sketch *s, int S, uint8_t *out) {
+    sbir_raster_opts ro;
+    raster_opts_default(&ro);
+    ro.size = S;
+    ro.line_width = SBIR_MAX(1.0f, S / 48.0f);
+    raster_sketch(s, &ro, out);
+}
+
+static int load_images(dataset *d, sbir_collection *c) {
+    coll_image *im;
+    size_t n;
+    if (collection_list_images(c, NULL, &im, &n) != SBIR_OK) return SBIR_ERR;
+    size_t px = (size_t)d->S * d->S * 3;
+    d->img = mallocCheck(px * (n ? n : 1));
+    d->img_class = mallocCheck(sizeof(int) * (n ? n : 1));
+    d->img_style = mallocCheck(sizeof(int) * (n ? n : 1));
+    d->img_split = mallocCheck(sizeof(int) * (n ? n : 1));
+    d->img_id = mallocCheck(sizeof(int64_t) * (n ? n : 1));
+    d->img_path = callocCheck(n ? n : 1, sizeof(char *));
+    uint8_t *ok = callocCheck(n ? n : 1, 1);
+    sbir_progress pr;
+    progress_start(&pr, "decode", n);
+    int done = 0;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t i = 0; i < n; i++) {
+        char *abs = collection_abs_path(c, im[i].path);
+        sbir_image out;
+        if (image_load_square(abs, d->S, IMAGE_FIT_PAD, &out) == SBIR_OK) {
+            memcpy(d->img + px * i, out.rgb, px);
+            image_free(&out);
+            ok[i] = 1;
+        } else {
+#pragma omp critical
+            if (!d->first_skip_reason[0]) snprintf(d->first_skip_reason, sizeof d->first_skip_reason, "%s", sbir_last_error());
+        }
+        free(abs);
+#pragma omp atomic
+        done++;
+        if ((done & 63) == 0) {
+#pragma omp critical
+            progress_update(&pr, (uint64_t)done, NULL);
+        }
+    }
+    progress_update(&pr, n, NULL);
+    progress_end(&pr);
+    int m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ok[i]) {
+            d->skipped_images++;
+            continue;
+        }
+        if (m != (int)i) memmove(d->img + px * m, d->img + px * i, px);
+        d->img_class[m] = find_name(d->classes, d->C, im[i].class_name);
+        d->img_style[m] = find_name(d->styles, d->NS, im[i].style);
+        d->img_split[m] = sbir_split_parse(im[i].split);
+        d->img_id[m] = im[i].id;
+        d->img_path[m] = strdupCheck(im[i].path);
+        m++;
+    }
+    d->n_img = m;
+    free(ok);
+    coll_images_free(im, n);
+    return SBIR_OK;
+}
+
+static int load_sketches(dataset *d, sbir_collection *c) {
+    coll_sketch *sk;
+    size_t n;
+    if (collection_list_sketches(c, NULL, &sk, &n) != SBIR_OK) return SBIR_ERR;
+    size_t px = (size_t)d->S * d->S;
+    d->sk = callocCheck(n ? n : 1, sizeof(sbir_sketch));
+    d->sk_grey = mallocCheck(px * (n ? n : 1));
+    d->sk_class = mallocCheck(sizeof(int) * (n ? n : 1));
+    d->sk_split = mallocCheck(sizeof(int) * (n ? n : 1));
+    d->sk_id = mallocCheck(sizeof(int64_t) * (n ? n : 1));
+    int m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int cls = find_name(d->classes, d->C, sk[i].class_name);
+        sbir_sketch *s = &d->sk[m];
+        sketch_init(s);
+        int ok = cls >= 0;
+        if (ok && sk[i].strokes) {
+            ok = sketch_from_drawing_json(sk[i].strokes, s) == SBIR_OK && s->n_points > 0;
+            if (ok) render_plain(s, d->S, d->sk_grey + px * m);
+        } else if (ok && sk[i].image_path) {
+            char *abs = collection_abs_path(c, sk[i].image_path);
+            sbir_image out;
+            ok = image_load_square(abs, d->S, IMAGE_FIT_PAD, &out) == SBIR_OK;
+            free(abs);
+            if (ok) {
+                for (size_t p = 0; p < px; p++) /* luminance */
+                    d->sk_grey[px * m + p] =
+                        (uint8_t)((out.rgb[3 * p] * 77 + out.rgb[3 * p + 1] * 150 + out.rgb[3 * p + 2] * 29) >> 8);
+                image_free(&out);
+            }
+        } else if (ok) {
+            ok = 0;
+        }
+        if (!ok) {
+            if (cls >= 0 && !d->first_skip_reason[0])
+                snprintf(d->first_skip_reason, sizeof d->first_skip_reason, "sketch %lld: %s", (long long)sk[i].id,
+                         sbir_last_error());
+            sketch_free(s);
+            d->skipped_sketches++;
+            continue;
+        }
+        d->sk_class[m] = cls;
+        d->sk_split[m] = sbir_split_parse(sk[i].split);
+        d->sk_id[m] = sk[i].id;
+        m++;
+    }
+    d->n_sk = m;
+    coll_sketches_free(sk, n);
+    return SBIR_OK;
+}
+
+int dataset_load(dataset *d, const char *collection_path, int S) {
+    memset(d, 0, sizeof *d);
+    d->S = S;
+    sbir_collection *c = collection_open(collection_path);
+    if (!c) return SBIR_ERR;
+    size_t nc = 0, ns = 0;
+    int rc = SBIR_ERR;
+    if (collection_classes(c, "images", &d->classes, &nc) != SBIR_OK) goto done;
+    if (collection_styles(c, &d->styles, &ns) != SBIR_OK) goto done;
+    d->C = (int)nc, d->NS = (int)ns;
+    if (d->C < 2 || d->NS < 1) {
+        sbir_error("%s: needs gallery images of at least 2 classes (has %d classes, %d styles)", collection_path, d->C,
+                   d->NS);
+        goto done;
+    }
+    if (load_images(d, c) != SBIR_OK || load_sketches(d, c) != SBIR_OK) goto done;
+    rc = SBIR_OK;
+done:
+    if (rc != SBIR_OK) sbir_error_prefix("%s", collection_path);
+    collection_close(c);
+    return rc;
+}
+
+void dataset_free(dataset *d) {
+    coll_strings_free(d->classes, (size_t)d->C);
+    coll_strings_free(d->styles, (size_t)d->NS);
+    for (int i = 0; i < d->n_img; i++) free(d->img_path[i]);
+    free(d->img_path);
+    free(d->img);
+    free(d->img_class);
+    free(d->img_style);
+    free(d->img_split);
+    free(d->img_id);
+    for (int i = 0; i < d->n_sk; i++) sketch_free(&d->sk[i]);
+    free(d->sk);
+    free(d->sk_grey);
+    free(d->sk_class);
+    free(d->sk_split);
+    free(d->sk_id);
+    memset(d, 0, sizeof *d);
+}
+
+static int *indices_of(const int *split, int n, int want, int *count) {
+    int *out = mallocCheck(sizeof(int) * (size_t)(n ? n : 1));
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (want < 0 || split[i] == want) out[m++] = i;
+    *count = m;
+    return out;
+}
+
+int *dataset_images_of_split(const dataset *d, int split, int *n) { return indices_of(d->img_split, d->n_img, split, n); }
+int *dataset_sketches_of_split(const dataset *d, int split, int *n) { return indices_of(d->sk_split, d->n_sk, split, n); }
+
+void input_from_rgb(const uint8_t *rgb, int S, float *out) {
+    int P = S * S;
+    for (int p = 0; p < P; p++)
+        for (int ch = 0; ch < 3; ch++) out[ch * P + p] = (rgb[3 * p + ch] * (1.0f / 255) - 0.5f) * 4.0f;
+}
+
+void input_from_grey(const uint8_t *grey, int S, float *out) {
+    int P = S * S;
+    for (int p = 0; p < P; p++) out[p] = (grey[p] * (1.0f / 255) - 0.5f) * 4.0f;
+    memcpy(out + P, out, sizeof(float) * (size_t)P);
+    memcpy(out + 2 * P, out, sizeof(float) * (size_t)P);
+}
+
+/* Nearest-neighbour sampling of a scaled, shifted, optionally mirrored window; outside is white. */
+static void crop_scale(const uint8_t *src, int S, int ch, float scale, float dx, float dy, int flip, uint8_t *dst) {
+    float c = (S - 1) * 0.5f;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            float u = (x - c) * scale + c + dx, v = (y - c) * scale + c + dy;
+            if (flip) u = (S - 1) - u;
+            int sx = (int)lrintf(u), sy = (int)lrintf(v);
+            uint8_t *o = dst + ((size_t)y * S + x) * ch;
+            if (sx < 0 || sy < 0 || sx >= S || sy >= S) memset(o, 255, (size_t)ch);
+            else memcpy(o, src + ((size_t)sy * S + sx) * ch, (size_t)ch);
+        }
+}
+
+static void random_crop(const uint8_t *src, int S, int ch, sbir_rng *rng, uint8_t *dst) {
+    float scale = rng_range(rng, 0.85f, 1.0f);
+    float slack = (1 - scale) * S * 0.5f;
+    float dx = rng_range(rng, -slack, slack), dy = rng_range(rng, -slack, slack);
+    crop_scale(src, S, ch, scale, dx, dy, rng_uniform(rng) < 0.5f, dst);
+}
+
+void augment_rgb(const uint8_t *src, int S, sbir_rng *rng, uint8_t *dst) { random_crop(src, S, 3, rng, dst); }
+
+void dataset_sketch_grey(const dataset *d, int i, int augment, sbir_rng *rng, uint8_t *out) {
+    size_t px = (size_t)d->S * d->S;
+    const sbir_sketch *s = &d->sk[i];
+    if (!augment) {
+        memcpy(out, d->sk_grey + px * i, px);
+        return;
+    }
+    if (s->n_points == 0) {
+        random_crop(d->sk_grey + px * i, d->S, 1, rng, out);
+        return;
+    }
+    sbir_sketch tmp;
+    sketch_init(&tmp);
+    sketch_copy(&tmp, s);
+    sbir_raster_opts ro;
+    raster_opts_default(&ro);
+    ro.size = d->S;
+    ro.line_width = SBIR_MAX(1.0f, d->S / 48.0f) * rng_range(rng, 0.7f, 1.5f);
+    sbir_augment_opts ao;
+    augment_opts_default(&ao);
+    sketch_augment(&tmp, &ao, rng, &ro);
+    if (ro.has_affine && rng_uniform(rng) < 0.5f) { /* mirror: negate the affine's x row */
+        for (int k = 0; k < 3; k++) ro.affine[k] = -ro.affine[k];
+    }
+    raster_sketch(&tmp, &ro, out);
+    sketch_free(&tmp);
+}

@@ -1,0 +1,251 @@
+#include "model/model.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "nn/ops.h"
+#include "nn/safetensors.h"
+#include "util/atomic_file.h"
+#include "util/common.h"
+
+static char **copy_names(char **names, int n) {
+    char **out = callocCheck((size_t)n, sizeof *out);
+    for (int i = 0; i < n; i++) out[i] = strdupCheck(names[i]);
+    return out;
+}
+
+static void free_names(char **names, int n) {
+    if (!names) return;
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+sbir_model *model_create(int S, int C, char **classes, int NS, char **styles, const char *structure_spec,
+                         const char *style_spec, int max_batch, net_backend backend) {
+    sbir_model *m = callocCheck(1, sizeof *m);
+    m->S = S, m->C = C, m->NS = NS, m->max_batch = max_batch;
+    m->classes = copy_names(classes, C);
+    m->styles = copy_names(styles, NS);
+    m->structure = net_create(structure_spec, 3, S, S, max_batch, backend);
+    m->style = m->structure ? net_create(style_spec, 3, S, S, max_batch, backend) : NULL;
+    if (!m->structure || !m->style) {
+        sbir_error_prefix("cannot build the networks");
+        model_free(m);
+        return NULL;
+    }
+    m->Dc = m->structure->out_dim, m->Ds = m->style->out_dim;
+    m->content_head = callocCheck((size_t)C * (m->Dc + 1), sizeof(float));
+    m->style_head_rows = C * NS;
+    m->style_head = callocCheck((size_t)C * NS * (m->Ds + 1), sizeof(float));
+    m->protos = callocCheck((size_t)NS * m->Ds, sizeof(float));
+    m->fusion[0] = 1, m->fusion[1] = 1, m->fusion[2] = 0;
+    return m;
+}
+
+void model_free(sbir_model *m) {
+    if (!m) return;
+    free_names(m->classes, m->C);
+    free_names(m->styles, m->NS);
+    net_free(m->structure);
+    net_free(m->style);
+    free(m->content_head);
+    free(m->style_head);
+    free(m->protos);
+    free(m);
+}
+
+static char *names_json(char **names, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(names[i]));
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+static int parse_names(const char *json, char ***out, int *n) {
+    cJSON *a = json ? cJSON_Parse(json) : NULL;
+    int count = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+    if (count < 1 || count > 100000) {
+        cJSON_Delete(a);
+        return SBIR_ERR;
+    }
+    char **names = callocCheck((size_t)count, sizeof *names);
+    int i = 0;
+    for (cJSON *e = a->child; e; e = e->next, i++) {
+        if (!cJSON_IsString(e)) {
+            free_names(names, count);
+            cJSON_Delete(a);
+            return SBIR_ERR;
+        }
+        names[i] = strdupCheck(e->valuestring);
+    }
+    cJSON_Delete(a);
+    *out = names;
+    *n = count;
+    return SBIR_OK;
+}
+
+/* The net's tensors (parameters and buffers) under a prefix. */
+static int add_net_tensors(const net *n, const char *prefix, st_tensor *t, char (*names)[96], int at) {
+    for (int i = 0; i < n->n_tensors; i++) {
+        const net_tensor *nt = &n->tensors[i];
+        snprintf(names[at], 96, "%s.%s", prefix, nt->name);
+        t[at].name = names[at];
+        t[at].ndim = nt->ndim;
+        for (int d = 0; d < nt->ndim; d++) t[at].shape[d] = nt->shape[d];
+        t[at].data = (nt->buffer ? n->bufs : n->params) + nt->offset;
+        at++;
+    }
+    return at;
+}
+
+static int load_net_tensors(net *n, const char *prefix, const safetensors *st, const char *path) {
+    char name[96];
+    for (int i = 0; i < n->n_tensors; i++) {
+        const net_tensor *nt = &n->tensors[i];
+        snprintf(name, sizeof name, "%s.%s", prefix, nt->name);
+        const st_tensor *t = safetensors_get(st, name);
+        if (!t) return sbir_error("%s: tensor %s is missing", path, name);
+        int same = t->ndim == nt->ndim;
+        for (int d = 0; same && d < nt->ndim; d++) same = t->shape[d] == nt->shape[d];
+        if (!same) return sbir_error("%s: tensor %s has the wrong shape for this network", path, name);
+        memcpy((nt->buffer ? n->bufs : n->params) + nt->offset, t->data, sizeof(float) * nt->numel);
+    }
+    net_params_changed(n);
+    return SBIR_OK;
+}
+
+void model_compute_fingerprint(sbir_model *m) {
+    uint32_t a = sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params);
+    uint32_t b = sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params);
+    b = sbir_crc32(b, m->protos, sizeof(float) * (size_t)m->NS * m->Ds);
+    snprintf(m->fingerprint, sizeof m->fingerprint, "%08x%08x", a, b);
+}
+
+int model_save(const sbir_model *m, const char *path, const model_extra *extra, int n_extra, const char *const *meta,
+               int n_meta) {
+    int cap = m->structure->n_tensors + m->style->n_tensors + 3 + n_extra;
+    st_tensor *t = callocCheck((size_t)cap, sizeof *t);
+    char(*names)[96] = callocCheck((size_t)cap, sizeof *names);
+    int n = add_net_tensors(m->structure, "structure", t, names, 0);
+    n = add_net_tensors(m->style, "style", t, names, n);
+    t[n++] = (st_tensor){"content_head", 2, {m->C, m->Dc + 1}, m->content_head};
+    t[n++] = (st_tensor){"style_head", 2, {m->style_head_rows, m->Ds + 1}, m->style_head};
+    t[n++] = (st_tensor){"style_protos", 2, {m->NS, m->Ds}, m->protos};
+    for (int i = 0; i < n_extra; i++) t[n++] = (st_tensor){extra[i].name, 1, {extra[i].n}, extra[i].data};
+
+    sbir_model *mm = (sbir_model *)m;
+    model_compute_fingerprint(mm);
+    char *classes = names_json(m->classes, m->C), *styles = names_json(m->styles, m->NS);
+    char size[32], fusion[96];
+    snprintf(size, sizeof size, "%d", m->S);
+    snprintf(fusion, sizeof fusion, "[%.9g,%.9g,%.9g]", m->fusion[0], m->fusion[1], m->fusion[2]);
+    int total_meta = 8 + n_meta;
+    const char **kv = callocCheck((size_t)total_meta * 2, sizeof *kv);
+    const char *base[] = {"format",  "sbir-model-1",      "structure_spec", m->structure->spec,
+                          "style_spec", m->style->spec,   "input_size",     size,
+                          "classes", classes,             "styles",         styles,
+                          "fusion",  fusion,              "fingerprint",    m->fingerprint};
+    memcpy(kv, base, sizeof base);
+    for (int i = 0; i < 2 * n_meta; i++) kv[16 + i] = meta[i];
+    int rc = safetensors_write(path, t, n, kv, total_meta);
+    free(kv);
+    free(classes);
+    free(styles);
+    free(t);
+    free(names);
+    return rc;
+}
+
+static int parse_fusion(const char *s, float f[3]) {
+    cJSON *a = s ? cJSON_Parse(s) : NULL;
+    int ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == 3;
+    for (int i = 0; ok && i < 3; i++) {
+        cJSON *e = cJSON_GetArrayItem(a, i);
+        ok = cJSON_IsNumber(e);
+        if (ok) f[i] = (float)e->valuedouble;
+    }
+    cJSON_Delete(a);
+    return ok ? SBIR_OK : SBIR_ERR;
+}
+
+static int copy_tensor(const safetensors *st, const char *name, float *dst, int64_t rows, int64_t cols,
+                       const char *path) {
+    const st_tensor *t = safetensors_get(st, name);
+    if (!t || t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols)
+        return sbir_error("%s: tensor %s is missing or has the wrong shape", path, name);
+    memcpy(dst, t->data, sizeof(float) * (size_t)(rows * cols));
+    return SBIR_OK;
+}
+
+sbir_model *model_load(const char *path, int max_batch, net_backend backend, safetensors **extra_out) {
+    if (extra_out) *extra_out = NULL;
+    safetensors *st = safetensors_open(path);
+    if (!st) return NULL;
+    sbir_model *m = NULL;
+    char **classes = NULL, **styles = NULL;
+    int C = 0, NS = 0;
+    const char *fmt = safetensors_meta(st, "format"), *ss = safetensors_meta(st, "structure_spec"),
+               *ys = safetensors_meta(st, "style_spec"), *size = safetensors_meta(st, "input_size");
+    if (!fmt || strcmp(fmt, "sbir-model-1") != 0 || !ss || !ys || !size) {
+        sbir_error("%s: not an sbir model (safetensors without sbir-model-1 metadata)", path);
+        goto fail;
+    }
+    int S = atoi(size);
+    if (S < 8 || S > 1024) {
+        sbir_error("%s: input_size %s out of range", path, size);
+        goto fail;
+    }
+    if (parse_names(safetensors_meta(st, "classes"), &classes, &C) != SBIR_OK ||
+        parse_names(safetensors_meta(st, "styles"), &styles, &NS) != SBIR_OK) {
+        sbir_error("%s: class or style names missing or malformed", path);
+        goto fail;
+    }
+    m = model_create(S, C, classes, NS, styles, ss, ys, max_batch, backend);
+    if (!m) {
+        sbir_error_prefix("%s", path);
+        goto fail;
+    }
+    const st_tensor *sh = safetensors_get(st, "style_head");
+    if (sh && sh->ndim == 2 && sh->shape[0] == NS) m->style_head_rows = NS;
+    if (load_net_tensors(m->structure, "structure", st, path) != SBIR_OK ||
+        load_net_tensors(m->style, "style", st, path) != SBIR_OK ||
+        copy_tensor(st, "content_head", m->content_head, C, m->Dc + 1, path) != SBIR_OK ||
+        copy_tensor(st, "style_head", m->style_head, m->style_head_rows, m->Ds + 1, path) != SBIR_OK ||
+        copy_tensor(st, "style_protos", m->protos, NS, m->Ds, path) != SBIR_OK)
+        goto fail;
+    if (parse_fusion(safetensors_meta(st, "fusion"), m->fusion) != SBIR_OK) {
+        sbir_error("%s: fusion metadata malformed", path);
+        goto fail;
+    }
+    model_compute_fingerprint(m);
+    free_names(classes, C);
+    free_names(styles, NS);
+    if (extra_out) *extra_out = st;
+    else safetensors_close(st);
+    return m;
+fail:
+    free_names(classes, C);
+    free_names(styles, NS);
+    model_free(m);
+    safetensors_close(st);
+    return NULL;
+}
+
+static void embed(net *n, int max_batch, const float *x, int B, int D, float *out) {
+    size_t in_sz = (size_t)n->in_c * n->in_h * n->in_w;
+    float norm[1024];
+    for (int b0 = 0; b0 < B; b0 += max_batch) {
+        int nb = SBIR_MIN(max_batch, B - b0);
+        const float *f = net_forward(n, x + in_sz * b0, nb, 0);
+        l2norm_forward(out + (size_t)D * b0, norm, f, 1e-12f, nb, D);
+    }
+}
+
+void model_embed_content(sbir_model *m, const float *x, int B, float *out) {
+    embed(m->structure, SBIR_MIN(m->max_batch, 1024), x, B, m->Dc, out);
+}
+
+void model_embed_style(sbir_model *m, const float *x, int B, float *out) {
+    embed(m->style, SBIR_MIN(m->max_batch, 1024), x, B, m->Ds, out);
+}

@@ -1,0 +1,59 @@
+/* model.h — the hierarchical triplet ConvNet: a structure network (sketches and images into one
+ * content space) and a style network (images into a style space decorrelated from content), their
+ * classification heads, the style prototypes and the fusion that ranks (sketch, style) queries.
+ *
+ * One model is one safetensors file: the two networks' tensors under "structure." and "style.", the
+ * heads, "style_protos" (NS, Ds) and, in a training checkpoint, the optimiser state under "opt.";
+ * metadata holds the specs, input size, class and style names (JSON arrays), the fusion, and the
+ * training position for --resume. Embeddings are L2-normalised. */
+#ifndef SBIR_MODEL_MODEL_H
+#define SBIR_MODEL_MODEL_H
+
+#include <stdint.h>
+
+#include "nn/net.h"
+
+#define MODEL_STRUCTURE_SPEC "c32,c32,p,c64,c64,p,c128,c128,p,c256,p,g,l128"
+#define MODEL_STYLE_SPEC "c32,p,c64,p,c128,p,c128,g,l64"
+
+typedef struct {
+    int S;          /* input side */
+    int C, NS;      /* classes, styles */
+    char **classes, **styles;
+    net *structure, *style;
+    int Dc, Ds;     /* embedding sizes */
+    float *content_head; /* (C, Dc) weights then C biases: classifier on structure features */
+    float *style_head;   /* rows x Ds weights then rows biases: C * NS rows (stage 1), NS (stage 2) */
+    int style_head_rows;
+    float *protos;       /* (NS, Ds) mean normalised style embedding per style */
+    float fusion[3];     /* score = -(f0 dc + f1 ds + f2 dc ds) */
+    char fingerprint[17];
+    int max_batch;
+} sbir_model;
+
+sbir_model *model_create(int S, int C, char **classes, int NS, char **styles, const char *structure_spec,
+                         const char *style_spec, int max_batch, net_backend backend);
+void model_free(sbir_model *m);
+
+/* Extra tensors and metadata a training checkpoint adds (NULL / 0 for a plain model). */
+typedef struct {
+    const char *name;
+    const float *data;
+    int64_t n;
+} model_extra;
+
+int model_save(const sbir_model *m, const char *path, const model_extra *extra, int n_extra, const char *const *meta,
+               int n_meta);
+/* Opens a model file. extra_out, if not NULL, receives the safetensors handle for checkpoint data
+ * (caller closes it with safetensors_close). */
+struct safetensors;
+sbir_model *model_load(const char *path, int max_batch, net_backend backend, struct safetensors **extra_out);
+
+/* Embeds B inputs (B, 3, S, S) in chunks of max_batch; out (B, D), L2-normalised, inference mode. */
+void model_embed_content(sbir_model *m, const float *x, int B, float *out);
+void model_embed_style(sbir_model *m, const float *x, int B, float *out);
+
+/* The fingerprint: 16 hex digits of a hash of every weight; set by model_save and model_load. */
+void model_compute_fingerprint(sbir_model *m);
+
+#endif

@@ -1,0 +1,601 @@
+#include "model/train.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "model/dataset.h"
+#include "model/embed.h"
+#include "model/eval.h"
+#include "model/fusion.h"
+#include "model/metrics.h"
+#include "model/model.h"
+#include "nn/ops.h"
+#include "nn/safetensors.h"
+#include "util/common.h"
+#include "util/plot.h"
+#include "util/progress.h"
+
+enum { PH_STRUCTURE = 0, PH_STYLE1 = 1, PH_STYLE2 = 2 };
+static const char *const k_phase_names[] = {"structure", "style-1", "style-2"};
+#define HIST_COLS 4 /* loss, batch accuracy, validation metric (or NaN), phase */
+
+void train_opts_default(train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->S = 64;
+    o->batch = 64;
+    o->seed = 1;
+    o->structure_spec = MODEL_STRUCTURE_SPEC;
+    o->style_spec = MODEL_STYLE_SPEC;
+    o->lr = 2e-3f;
+    o->margin = 0.2f;
+    o->backend = NET_BACKEND_DNNL;
+}
+
+/* A linear head on features: weights (K, D) then K biases, with its own AdamW state. */
+typedef struct {
+    float *w; /* points into the model */
+    int K, D;
+    float *grad, *m, *v;
+    int t;
+} head;
+
+static void head_init(head *h, float *w, int K, int D, sbir_rng *rng) {
+    h->w = w, h->K = K, h->D = D, h->t = 0;
+    size_t n = (size_t)K * (D + 1);
+    free(h->grad), free(h->m), free(h->v);
+    h->grad = callocCheck(n, sizeof(float));
+    h->m = callocCheck(n, sizeof(float));
+    h->v = callocCheck(n, sizeof(float));
+    if (rng) {
+        for (size_t i = 0; i < (size_t)K * D; i++) w[i] = rng_normal(rng) * sqrtf(1.0f / D);
+        memset(w + (size_t)K * D, 0, sizeof(float) * K);
+    }
+}
+
+static void head_free(head *h) {
+    free(h->grad), free(h->m), free(h->v);
+    memset(h, 0, sizeof *h);
+}
+
+typedef struct {
+    train_opts o;
+    dataset d;
+    sbir_model *m;
+    int B, S, total_steps, steps[3];
+    int *tr_img, n_tr_img, *tr_sk, n_tr_sk, *va_img, n_va_img, *va_sk, n_va_sk;
+    int **cls_img, *cls_img_n, **cls_sk, *cls_sk_n, **cell_img, *cell_img_n;
+    float *x, *df, *dtmp, *e, *de, *norm, *logits, *probs, *dlogits;
+    int *labels, *labels2, *cells;
+    sbir_triplet *trip;
+    unsigned char *pos, *neg;
+    float *dist;
+    uint8_t *rgb, *grey;
+    head content_head, style_head;
+    float *hist; /* total_steps x HIST_COLS */
+    int step;
+    char ckpt[4200];
+} trainer;
+
+static int **bucket(const int *idx, int n, const int *key, int nkeys, int **counts) {
+    int **b = callocCheck((size_t)nkeys, sizeof *b);
+    *counts = callocCheck((size_t)nkeys, sizeof **counts);
+    for (int k = 0; k < nkeys; k++) b[k] = mallocCheck(sizeof(int) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        int k = key[idx[i]];
+        if (k >= 0 && k < nkeys) b[k][(*counts)[k]++] = idx[i];
+    }
+    return b;
+}
+
+static void free_buckets(int **b, int n) {
+    if (!b) return;
+    for (int i = 0; i < n; i++) free(b[i]);
+    free(b);
+}
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static int trainer_setup(trainer *t) {
+    const train_opts *o = &t->o;
+    t->B = o->batch, t->S = o->S;
+    dataset *d = &t->d;
+    if (dataset_load(d, o->collection, o->S) != SBIR_OK) return SBIR_ERR;
+    t->tr_img = dataset_images_of_split(d, SBIR_SPLIT_TRAIN, &t->n_tr_img);
+    t->tr_sk = dataset_sketches_of_split(d, SBIR_SPLIT_TRAIN, &t->n_tr_sk);
+    t->va_img = dataset_images_of_split(d, SBIR_SPLIT_VAL, &t->n_va_img);
+    t->va_sk = dataset_sketches_of_split(d, SBIR_SPLIT_VAL, &t->n_va_sk);
+    if (t->n_tr_img < 2 || t->n_tr_sk < 1)
+        return sbir_error("%s: the training split has %d images and %d sketches; training needs both", o->collection,
+                          t->n_tr_img, t->n_tr_sk);
+    int *img_cell = mallocCheck(sizeof(int) * (size_t)d->n_img);
+    for (int i = 0; i < d->n_img; i++) img_cell[i] = d->img_class[i] * d->NS + d->img_style[i];
+    t->cls_img = bucket(t->tr_img, t->n_tr_img, d->img_class, d->C, &t->cls_img_n);
+    t->cls_sk = bucket(t->tr_sk, t->n_tr_sk, d->sk_class, d->C, &t->cls_sk_n);
+    t->cell_img = bucket(t->tr_img, t->n_tr_img, img_cell, d->C * d->NS, &t->cell_img_n);
+    free(img_cell);
+
+    /* Default length: about 25 passes over the training images for the structure network and 12 for
+     * the style network, within bounds that keep small collections learning and big ones in minutes. */
+    int half = t->B / 2;
+    if (o->epochs > 0) {
+        t->steps[PH_STRUCTURE] = SBIR_MAX(1, (int)(o->epochs * t->n_tr_img / half));
+        int style = SBIR_MAX(2, (int)(o->epochs * t->n_tr_img / t->B));
+        t->steps[PH_STYLE1] = style / 2, t->steps[PH_STYLE2] = style - style / 2;
+    } else {
+        int sst = o->structure_steps ? o->structure_steps : clampi(25 * t->n_tr_img / half, 400, 3000);
+        int sty = o->style_steps ? o->style_steps : clampi(12 * t->n_tr_img / t->B, 200, 1200);
+        t->steps[PH_STRUCTURE] = sst;
+        t->steps[PH_STYLE1] = sty / 2, t->steps[PH_STYLE2] = sty - sty / 2;
+    }
+    t->total_steps = t->steps[0] + t->steps[1] + t->steps[2];
+
+    t->m = model_create(o->S, d->C, d->classes, d->NS, d->styles, o->structure_spec, o->style_spec, t->B, o->backend);
+    if (!t->m) return SBIR_ERR;
+    net_init(t->m->structure, o->seed * 2 + 1);
+    net_init(t->m->style, o->seed * 2 + 2);
+    sbir_rng rng;
+    rng_seed(&rng, o->seed ^ 0x5eedULL);
+    head_init(&t->content_head, t->m->content_head, d->C, t->m->Dc, &rng);
+    head_init(&t->style_head, t->m->style_head, d->C * d->NS, t->m->Ds, &rng);
+
+    int B = t->B, Dmax = SBIR_MAX(t->m->Dc, t->m->Ds), Kmax = SBIR_MAX(d->C, d->C * d->NS);
+    size_t in = (size_t)3 * o->S * o->S;
+    t->x = mallocCheck(sizeof(float) * in * B);
+    t->df = mallocCheck(sizeof(float) * (size_t)B * Dmax);
+    t->dtmp = mallocCheck(sizeof(float) * (size_t)B * Dmax);
+    t->e = mallocCheck(sizeof(float) * (size_t)B * Dmax);
+    t->de = mallocCheck(sizeof(float) * (size_t)B * Dmax);
+    t->norm = mallocCheck(sizeof(float) * (size_t)B);
+    t->logits = mallocCheck(sizeof(float) * (size_t)B * Kmax);
+    t->probs = mallocCheck(sizeof(float) * (size_t)B * Kmax);
+    t->dlogits = mallocCheck(sizeof(float) * (size_t)B * Kmax);
+    t->labels = mallocCheck(sizeof(int) * (size_t)B);
+    t->labels2 = mallocCheck(sizeof(int) * (size_t)B);
+    t->cells = mallocCheck(sizeof(int) * (size_t)B);
+    t->trip = mallocCheck(sizeof(sbir_triplet) * triplet_mine_capacity(TRIPLET_BATCH_ALL, B, B));
+    t->pos = mallocCheck((size_t)B * B);
+    t->neg = mallocCheck((size_t)B * B);
+    t->dist = mallocCheck(sizeof(float) * (size_t)B * B);
+    t->rgb = mallocCheck(in);
+    t->grey = mallocCheck(in);
+    t->hist = mallocCheck(sizeof(float) * (size_t)t->total_steps * HIST_COLS);
+    for (int i = 0; i < t->total_steps * HIST_COLS; i++) t->hist[i] = NAN;
+    snprintf(t->ckpt, sizeof t->ckpt, "%s.ckpt", o->out);
+    return SBIR_OK;
+}
+
+static void trainer_free(trainer *t) {
+    free_buckets(t->cls_img, t->d.C);
+    free_buckets(t->cls_sk, t->d.C);
+    free_buckets(t->cell_img, t->d.C * t->d.NS);
+    free(t->cls_img_n), free(t->cls_sk_n), free(t->cell_img_n);
+    free(t->tr_img), free(t->tr_sk), free(t->va_img), free(t->va_sk);
+    free(t->x), free(t->df), free(t->dtmp), free(t->e), free(t->de), free(t->norm);
+    free(t->logits), free(t->probs), free(t->dlogits), free(t->labels), free(t->labels2), free(t->cells);
+    free(t->trip), free(t->pos), free(t->neg), free(t->dist), free(t->rgb), free(t->grey), free(t->hist);
+    head_free(&t->content_head);
+    head_free(&t->style_head);
+    model_free(t->m);
+    dataset_free(&t->d);
+}
+
+static int phase_of(const trainer *t, int step, int *local, int *len) {
+    int s = step;
+    for (int p = 0; p < 3; p++) {
+        if (s < t->steps[p]) {
+            *local = s, *len = t->steps[p];
+            return p;
+        }
+        s -= t->steps[p];
+    }
+    *local = 0, *len = 1;
+    return PH_STYLE2;
+}
+
+static void step_rng(const trainer *t, int step, sbir_rng *rng) {
+    rng_seed(rng, t->o.seed * 0x9E3779B97F4A7C15ULL + (uint64_t)step * 0xD1B54A32D192ED03ULL + 17);
+}
+
+/* Head forward + CE backward into df (overwritten); returns the loss, counts correct. */
+static float head_ce(trainer *t, head *h, const float *f, const int *labels, int B, float weight, int *correct) {
+    const float *W = h->w, *b = h->w + (size_t)h->K * h->D;
+    linear_forward(t->logits, f, W, b, B, h->D, h->K);
+    float loss = softmax_xent_forward(t->probs, t->logits, labels, B, h->K);
+    *correct = softmax_correct(t->logits, labels, B, h->K);
+    softmax_xent_backward(t->dlogits, t->probs, labels, weight, B, h->K);
+    linear_backward(t->df, h->grad, h->grad + (size_t)h->K * h->D, t->dlogits, f, W, B, h->D, h->K);
+    return loss * weight;
+}
+
+static void head_update(head *h, float lr) {
+    size_t n = (size_t)h->K * (h->D + 1);
+    adamw_step(h->w, h->grad, h->m, h->v, n, ++h->t, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
+}
+
+/* Adds the triplet loss's gradient (through the L2 normalisation) to df; returns the loss. */
+static float triplet_term(trainer *t, const float *f, int B, int D, int style_masks, float *active) {
+    l2norm_forward(t->e, t->norm, f, 1e-12f, B, D);
+    if (style_masks) triplet_masks_style(t->pos, t->neg, t->labels, t->labels2, t->labels, t->labels2, B, B, 1);
+    else triplet_masks_class(t->pos, t->neg, t->labels, t->labels, B, B, 1);
+    sqdist_matrix(t->dist, t->e, t->e, B, B, D);
+    size_t nt = triplet_mine(t->trip, t->dist, t->pos, t->neg, B, B, TRIPLET_BATCH_ALL, t->o.margin);
+    float loss = triplet_loss_forward(active, t->e, t->e, t->trip, nt, D, t->o.margin, 1);
+    triplet_loss_backward(t->de, t->de, t->e, t->e, t->trip, nt, B, B, D, t->o.margin, 1, 1.0f);
+    l2norm_backward(t->dtmp, t->de, t->e, t->norm, B, D);
+    for (int i = 0; i < B * D; i++) t->df[i] += t->dtmp[i];
+    return loss;
+}
+
+static int pick(sbir_rng *rng, int *const *lists, const int *counts, int key) {
+    return lists[key][rng_below(rng, (uint32_t)counts[key])];
+}
+
+/* Classes that have training sketches and images; a batch cycles through them. */
+static int structure_batch(trainer *t, sbir_rng *rng) {
+    const dataset *d = &t->d;
+    int half = t->B / 2, S = t->S;
+    size_t in = (size_t)3 * S * S;
+    int usable[EVAL_MAX_CLASSES * 4], nu = 0;
+    for (int c = 0; c < d->C && nu < (int)SBIR_ARRAY_LEN(usable); c++)
+        if (t->cls_img_n[c] && t->cls_sk_n[c]) usable[nu++] = c;
+    if (nu < 2) return sbir_error("training needs sketches and images of at least 2 common classes");
+    int offset = (int)rng_below(rng, (uint32_t)nu);
+    for (int i = 0; i < half; i++) {
+        int c = usable[(i + offset) % nu];
+        int s = pick(rng, t->cls_sk, t->cls_sk_n, c), g = pick(rng, t->cls_img, t->cls_img_n, c);
+        dataset_sketch_grey(d, s, 1, rng, t->grey);
+        input_from_grey(t->grey, S, t->x + in * i);
+        augment_rgb(d->img + (size_t)g * S * S * 3, S, rng, t->rgb);
+        input_from_rgb(t->rgb, S, t->x + in * (half + i));
+        t->labels[i] = t->labels[half + i] = c;
+    }
+    return SBIR_OK;
+}
+
+static void style_batch(trainer *t, sbir_rng *rng) {
+    const dataset *d = &t->d;
+    int S = t->S, cells = d->C * d->NS;
+    size_t in = (size_t)3 * S * S;
+    for (int i = 0; i < t->B; i++) {
+        int cell;
+        do cell = (int)rng_below(rng, (uint32_t)cells);
+        while (!t->cell_img_n[cell]);
+        int g = pick(rng, t->cell_img, t->cell_img_n, cell);
+        augment_rgb(d->img + (size_t)g * S * S * 3, S, rng, t->rgb);
+        input_from_rgb(t->rgb, S, t->x + in * i);
+        t->labels[i] = d->img_class[g];
+        t->labels2[i] = d->img_style[g];
+    }
+}
+
+static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
+    int local, len;
+    int ph = phase_of(t, step, &local, &len);
+    sbir_rng rng;
+    step_rng(t, step, &rng);
+    int B = t->B, correct = 0;
+    float lr = lr_cosine(local, SBIR_MIN(100, len / 10), len, t->o.lr, t->o.lr * 0.01f);
+    net *n = ph == PH_STRUCTURE ? t->m->structure : t->m->style;
+    if (ph == PH_STRUCTURE) {
+        if (structure_batch(t, &rng) != SBIR_OK) return SBIR_ERR;
+    } else {
+        style_batch(t, &rng);
+    }
+    net_zero_grad(n);
+    const float *f = net_forward(n, t->x, B, 1);
+    if (!f) return SBIR_ERR;
+    int D = n->out_dim;
+    float loss, active;
+    if (ph == PH_STRUCTURE) {
+        memset(t->content_head.grad, 0, sizeof(float) * (size_t)t->content_head.K * (D + 1));
+        loss = head_ce(t, &t->content_head, f, t->labels, B, 1.0f, &correct);
+        loss += triplet_term(t, f, B, D, 0, &active);
+        head_update(&t->content_head, lr);
+    } else if (ph == PH_STYLE1) {
+        int *cell = t->cells;
+        for (int i = 0; i < B; i++) cell[i] = t->labels[i] * t->d.NS + t->labels2[i];
+        memset(t->style_head.grad, 0, sizeof(float) * (size_t)t->style_head.K * (D + 1));
+        loss = head_ce(t, &t->style_head, f, cell, B, 1.0f, &correct);
+        head_update(&t->style_head, lr);
+    } else {
+        memset(t->style_head.grad, 0, sizeof(float) * (size_t)t->style_head.K * (D + 1));
+        loss = head_ce(t, &t->style_head, f, t->labels2, B, 0.5f, &correct);
+        loss += triplet_term(t, f, B, D, 1, &active);
+        head_update(&t->style_head, lr);
+    }
+    if (net_backward(n, t->df) != SBIR_OK) return SBIR_ERR;
+    net_adamw_step(n, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
+    *loss_out = loss;
+    *acc_out = (float)correct / B;
+    return SBIR_OK;
+}
+
+static void compute_protos(trainer *t) {
+    sbir_model *m = t->m;
+    float *emb = mallocCheck(sizeof(float) * (size_t)t->n_tr_img * m->Ds);
+    embed_items(m->style, &t->d, t->tr_img, t->n_tr_img, EMBED_IMAGES, emb);
+    int *cnt = callocCheck((size_t)m->NS, sizeof(int));
+    memset(m->protos, 0, sizeof(float) * (size_t)m->NS * m->Ds);
+    for (int i = 0; i < t->n_tr_img; i++) {
+        int s = t->d.img_style[t->tr_img[i]];
+        cnt[s]++;
+        for (int k = 0; k < m->Ds; k++) m->protos[(size_t)s * m->Ds + k] += emb[(size_t)i * m->Ds + k];
+    }
+    for (int s = 0; s < m->NS; s++)
+        for (int k = 0; k < m->Ds && cnt[s]; k++) m->protos[(size_t)s * m->Ds + k] /= cnt[s];
+    free(cnt);
+    free(emb);
+}
+
+/* Validation: content mAP of val sketches against val images (relevant = class), or nearest-prototype
+ * style accuracy of val images. Falls back to the training split where validation is empty. */
+static double validate(trainer *t, int phase) {
+    const int *img = t->n_va_img ? t->va_img : t->tr_img, *sk = t->n_va_sk ? t->va_sk : t->tr_sk;
+    int ni = t->n_va_img ? t->n_va_img : t->n_tr_img, ns = t->n_va_sk ? t->n_va_sk : t->n_tr_sk;
+    sbir_model *m = t->m;
+    if (phase == PH_STRUCTURE) {
+        float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Dc), *qe = mallocCheck(sizeof(float) * (size_t)ns * m->Dc);
+        embed_items(m->structure, &t->d, img, ni, EMBED_IMAGES, ge);
+        embed_items(m->structure, &t->d, sk, ns, EMBED_SKETCHES, qe);
+        float *sc = mallocCheck(sizeof(float) * (size_t)ni);
+        uint8_t *rel = mallocCheck((size_t)ni);
+        double sum = 0;
+        int cnt = 0;
+        for (int q = 0; q < ns; q++) {
+            for (int i = 0; i < ni; i++) {
+                sc[i] = -eval_sqdist(qe + (size_t)q * m->Dc, ge + (size_t)i * m->Dc, m->Dc);
+                rel[i] = t->d.img_class[img[i]] == t->d.sk_class[sk[q]];
+            }
+            rank_metrics r = rank_evaluate(sc, rel, ni, 200, 100, NULL);
+            if (r.ap >= 0) sum += r.ap, cnt++;
+        }
+        free(sc), free(rel), free(ge), free(qe);
+        return cnt ? sum / cnt : 0;
+    }
+    compute_protos(t);
+    float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Ds);
+    embed_items(m->style, &t->d, img, ni, EMBED_IMAGES, ge);
+    int correct = 0;
+    for (int i = 0; i < ni; i++) {
+        int best = 0;
+        float bd = INFINITY;
+        for (int s = 0; s < m->NS; s++) {
+            float dd = eval_sqdist(m->protos + (size_t)s * m->Ds, ge + (size_t)i * m->Ds, m->Ds);
+            if (dd < bd) bd = dd, best = s;
+        }
+        correct += best == t->d.img_style[img[i]];
+    }
+    free(ge);
+    return ni ? (double)correct / ni : 0;
+}
+
+static int save_checkpoint(trainer *t) {
+    sbir_model *m = t->m;
+    net *a = m->structure, *b = m->style;
+    float *zero = callocCheck(SBIR_MAX(a->n_params, b->n_params) + 1, sizeof(float));
+    model_extra ex[] = {
+        {"opt.structure.m", a->opt_m ? a->opt_m : zero, (int64_t)a->n_params},
+        {"opt.structure.v", a->opt_v ? a->opt_v : zero, (int64_t)a->n_params},
+        {"opt.style.m", b->opt_m ? b->opt_m : zero, (int64_t)b->n_params},
+        {"opt.style.v", b->opt_v ? b->opt_v : zero, (int64_t)b->n_params},
+        {"opt.content_head.m", t->content_head.m, (int64_t)t->content_head.K * (t->content_head.D + 1)},
+        {"opt.content_head.v", t->content_head.v, (int64_t)t->content_head.K * (t->content_head.D + 1)},
+        {"opt.style_head.m", t->style_head.m, (int64_t)t->style_head.K * (t->style_head.D + 1)},
+        {"opt.style_head.v", t->style_head.v, (int64_t)t->style_head.K * (t->style_head.D + 1)},
+        {"train.history", t->hist, (int64_t)t->total_steps * HIST_COLS},
+    };
+    char step[32], ta[32], tb[32], tc[32], td[32], total[32];
+    snprintf(step, sizeof step, "%d", t->step);
+    snprintf(ta, sizeof ta, "%d", a->opt_t);
+    snprintf(tb, sizeof tb, "%d", b->opt_t);
+    snprintf(tc, sizeof tc, "%d", t->content_head.t);
+    snprintf(td, sizeof td, "%d", t->style_head.t);
+    snprintf(total, sizeof total, "%d", t->total_steps);
+    const char *meta[] = {"train_step", step, "opt_t_structure", ta, "opt_t_style", tb, "opt_t_content_head", tc,
+                          "opt_t_style_head", td, "train_total_steps", total, "train_collection", t->o.collection};
+    int rc = model_save(m, t->ckpt, ex, (int)SBIR_ARRAY_LEN(ex), meta, (int)SBIR_ARRAY_LEN(meta) / 2);
+    free(zero);
+    return rc;
+}
+
+static int restore_vec(safetensors *st, const char *name, float **dst, size_t n) {
+    const st_tensor *x = safetensors_get(st, name);
+    if (!x || x->ndim != 1 || (size_t)x->shape[0] != n) return sbir_error("checkpoint: %s missing or wrong size", name);
+    if (!*dst) *dst = callocCheck(n ? n : 1, sizeof(float));
+    memcpy(*dst, x->data, sizeof(float) * n);
+    return SBIR_OK;
+}
+
+static int meta_int(safetensors *st, const char *key, int *out) {
+    const char *v = safetensors_meta(st, key);
+    if (!v) return sbir_error("checkpoint: metadata %s missing", key);
+    *out = atoi(v);
+    return SBIR_OK;
+}
+
+static int load_checkpoint(trainer *t) {
+    safetensors *st;
+    sbir_model *m = model_load(t->ckpt, t->B, t->o.backend, &st);
+    if (!m) return SBIR_ERR;
+    int ok = m->C == t->m->C && m->NS == t->m->NS && m->S == t->m->S &&
+             strcmp(m->structure->spec, t->m->structure->spec) == 0 && strcmp(m->style->spec, t->m->style->spec) == 0;
+    for (int c = 0; ok && c < m->C; c++) ok = strcmp(m->classes[c], t->m->classes[c]) == 0;
+    for (int s = 0; ok && s < m->NS; s++) ok = strcmp(m->styles[s], t->m->styles[s]) == 0;
+    int total = 0, rc = SBIR_OK;
+    if (!ok || meta_int(st, "train_total_steps", &total) != SBIR_OK || total != t->total_steps) {
+        rc = sbir_error("%s: checkpoint was made with other settings or another collection; delete it or drop --resume",
+                        t->ckpt);
+        goto done;
+    }
+    net_copy_weights(t->m->structure, m->structure);
+    net_copy_weights(t->m->style, m->style);
+    memcpy(t->m->content_head, m->content_head, sizeof(float) * (size_t)m->C * (m->Dc + 1));
+    memcpy(t->m->style_head, m->style_head, sizeof(float) * (size_t)m->style_head_rows * (m->Ds + 1));
+    net *a = t->m->structure, *b = t->m->style;
+    if (restore_vec(st, "opt.structure.m", &a->opt_m, a->n_params) || restore_vec(st, "opt.structure.v", &a->opt_v, a->n_params) ||
+        restore_vec(st, "opt.style.m", &b->opt_m, b->n_params) || restore_vec(st, "opt.style.v", &b->opt_v, b->n_params) ||
+        meta_int(st, "opt_t_structure", &a->opt_t) || meta_int(st, "opt_t_style", &b->opt_t) ||
+        meta_int(st, "train_step", &t->step)) {
+        rc = SBIR_ERR;
+        goto done;
+    }
+    /* the style head changes shape between the two style stages */
+    if (m->style_head_rows == m->NS) {
+        t->m->style_head_rows = m->NS;
+        head_init(&t->style_head, t->m->style_head, m->NS, m->Ds, NULL);
+        memcpy(t->m->style_head, m->style_head, sizeof(float) * (size_t)m->NS * (m->Ds + 1));
+    }
+    size_t ch = (size_t)t->content_head.K * (t->content_head.D + 1), sh = (size_t)t->style_head.K * (t->style_head.D + 1);
+    if (restore_vec(st, "opt.content_head.m", &t->content_head.m, ch) ||
+        restore_vec(st, "opt.content_head.v", &t->content_head.v, ch) ||
+        restore_vec(st, "opt.style_head.m", &t->style_head.m, sh) || restore_vec(st, "opt.style_head.v", &t->style_head.v, sh) ||
+        restore_vec(st, "train.history", &t->hist, (size_t)t->total_steps * HIST_COLS) ||
+        meta_int(st, "opt_t_content_head", &t->content_head.t) || meta_int(st, "opt_t_style_head", &t->style_head.t))
+        rc = SBIR_ERR;
+done:
+    if (rc != SBIR_OK && !strstr(sbir_last_error(), t->ckpt)) sbir_error_prefix("%s", t->ckpt);
+    safetensors_close(st);
+    model_free(m);
+    return rc;
+}
+
+static int write_curve(trainer *t, const char *path) {
+    int n = t->total_steps;
+    double *x = mallocCheck(sizeof(double) * n), *loss = mallocCheck(sizeof(double) * n),
+           *acc = mallocCheck(sizeof(double) * n), *val = mallocCheck(sizeof(double) * n);
+    double smooth = NAN;
+    for (int i = 0; i < n; i++) {
+        const float *h = t->hist + (size_t)i * HIST_COLS;
+        x[i] = i;
+        if (i > 0 && h[3] != t->hist[(size_t)(i - 1) * HIST_COLS + 3]) smooth = NAN; /* new phase */
+        smooth = isnan(smooth) ? h[0] : 0.95 * smooth + 0.05 * h[0];
+        loss[i] = isnan(h[0]) ? NAN : smooth;
+        acc[i] = h[1];
+        val[i] = h[2];
+    }
+    /* validation points are sparse: connect them */
+    int m = 0;
+    double *vx = mallocCheck(sizeof(double) * n), *vy = mallocCheck(sizeof(double) * n);
+    for (int i = 0; i < n; i++)
+        if (!isnan(val[i])) vx[m] = x[i], vy[m++] = val[i];
+    for (int i = 0; i < n; i++) /* smooth the batch accuracy too */
+        if (i > 0 && !isnan(acc[i]) && !isnan(acc[i - 1])) acc[i] = 0.95 * acc[i - 1] + 0.05 * acc[i];
+    plot_series s[3] = {{"loss (smoothed)", x, loss, n}, {"batch accuracy", x, acc, n},
+                        {"validation (content mAP / style acc.)", vx, vy, m}};
+    plot_opts o = {"Training: structure, then style (stage 1, stage 2)", "step", "", 0, 0, 0, 0, 0, 0};
+    int rc = plot_lines_png(path, &o, s, 3);
+    free(x), free(loss), free(acc), free(val), free(vx), free(vy);
+    return rc;
+}
+
+/* Fits the fusion on validation sketches and images (the training split where validation is empty). */
+static int calibrate(trainer *t, fusion_fit *fit) {
+    sbir_model *m = t->m;
+    const int *img = t->n_va_img ? t->va_img : t->tr_img, *sk = t->n_va_sk ? t->va_sk : t->tr_sk;
+    int ni = t->n_va_img ? t->n_va_img : t->n_tr_img, ns = t->n_va_sk ? t->n_va_sk : t->n_tr_sk;
+    float *gc = mallocCheck(sizeof(float) * (size_t)ni * m->Dc), *gs = mallocCheck(sizeof(float) * (size_t)ni * m->Ds),
+          *qc = mallocCheck(sizeof(float) * (size_t)ns * m->Dc);
+    int *gcl = mallocCheck(sizeof(int) * (size_t)ni), *gst = mallocCheck(sizeof(int) * (size_t)ni),
+        *qcl = mallocCheck(sizeof(int) * (size_t)ns);
+    embed_items(m->structure, &t->d, img, ni, EMBED_IMAGES, gc);
+    embed_items(m->style, &t->d, img, ni, EMBED_IMAGES, gs);
+    embed_items(m->structure, &t->d, sk, ns, EMBED_SKETCHES, qc);
+    for (int i = 0; i < ni; i++) gcl[i] = t->d.img_class[img[i]], gst[i] = t->d.img_style[img[i]];
+    for (int q = 0; q < ns; q++) qcl[q] = t->d.sk_class[sk[q]];
+    eval_input in = {ns, ni, m->NS, m->C, m->Dc, m->Ds, qc, qcl, gc, gs, gcl, gst, m->protos, {1, 1, 0},
+                     (const char *const *)m->classes, (const char *const *)m->styles};
+    int rc = fusion_calibrate(&in, t->o.seed, fit);
+    if (rc == SBIR_OK) memcpy(m->fusion, fit->chosen, sizeof m->fusion);
+    free(gc), free(gs), free(qc), free(gcl), free(gst), free(qcl);
+    return rc;
+}
+
+int train_run(const train_opts *o) {
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.o = *o;
+    int rc = SBIR_ERR;
+    double t0 = sbir_now();
+    if (trainer_setup(&t) != SBIR_OK) goto done;
+    struct stat sb;
+    if (o->resume && stat(t.ckpt, &sb) == 0) {
+        if (load_checkpoint(&t) != SBIR_OK) goto done;
+        if (!o->quiet) fprintf(stderr, "resuming from %s at step %d of %d\n", t.ckpt, t.step, t.total_steps);
+    }
+    if (!o->quiet)
+        fprintf(stderr,
+                "training on %d images and %d sketches (%d classes, %d styles; validation %d images, %d sketches); "
+                "%d structure + %d + %d style steps of batch %d at %dx%d, %s backend\n",
+                t.n_tr_img, t.n_tr_sk, t.d.C, t.d.NS, t.n_va_img, t.n_va_sk, t.steps[0], t.steps[1], t.steps[2], t.B,
+                t.S, t.S, net_backend_name(o->backend));
+    if (!o->quiet && (t.d.skipped_images || t.d.skipped_sketches))
+        fprintf(stderr, "left out %d images and %d sketches (first: %s)\n", t.d.skipped_images, t.d.skipped_sketches,
+                t.d.first_skip_reason);
+    int every = o->eval_every;
+    sbir_progress pr;
+    progress_start(&pr, "train", (uint64_t)t.total_steps);
+    if (o->quiet) pr.quiet = 1;
+    double last_val = NAN, loss_avg = NAN, acc_avg = NAN;
+    while (t.step < t.total_steps) {
+        int local, len;
+        int ph = phase_of(&t, t.step, &local, &len);
+        if (ph == PH_STYLE2 && local == 0 && t.m->style_head_rows != t.d.NS) {
+            /* stage 2 swaps the content x style head for a style-only head */
+            sbir_rng rng;
+            step_rng(&t, t.step, &rng);
+            t.m->style_head_rows = t.d.NS;
+            head_init(&t.style_head, t.m->style_head, t.d.NS, t.m->Ds, &rng);
+        }
+        float loss, acc;
+        if (train_step(&t, t.step, &loss, &acc) != SBIR_OK) goto done;
+        if (!isfinite(loss)) {
+            sbir_error("training diverged at step %d (%s loss is %g); try a lower --lr", t.step, k_phase_names[ph], loss);
+            goto done;
+        }
+        float *h = t.hist + (size_t)t.step * HIST_COLS;
+        h[0] = loss, h[1] = acc, h[3] = (float)ph;
+        loss_avg = isnan(loss_avg) || local == 0 ? loss : 0.9 * loss_avg + 0.1 * loss;
+        acc_avg = isnan(acc_avg) || local == 0 ? acc : 0.9 * acc_avg + 0.1 * acc;
+        t.step++;
+        int phase_every = every > 0 ? every : SBIR_MAX(1, len / 8);
+        int phase_end = local + 1 == len;
+        if (phase_end || (local + 1) % phase_every == 0) {
+            if (ph == PH_STRUCTURE || ph == PH_STYLE2 || phase_end) {
+                last_val = validate(&t, ph);
+                h[2] = (float)last_val;
+            }
+            if (save_checkpoint(&t) != SBIR_OK) goto done;
+            if (!o->quiet && !pr.tty)
+                fprintf(stderr, "step %d/%d %s loss %.4f acc %.3f val %s %.4f\n", t.step, t.total_steps,
+                        k_phase_names[ph], loss_avg, acc_avg, ph == PH_STRUCTURE ? "sketch-mAP" : "style-acc", last_val);
+        }
+        progress_update(&pr, (uint64_t)t.step, "%s loss %.3f acc %.2f val %.3f", k_phase_names[ph], loss_avg, acc_avg,
+                        last_val);
+    }
+    progress_end(&pr);
+    compute_protos(&t);
+    fusion_fit fit;
+    if (calibrate(&t, &fit) != SBIR_OK) goto done;
+    double secs = sbir_now() - t0;
+    if (!o->quiet)
+        fprintf(stderr,
+                "fusion on validation: weighted distance w=%.3g mAP %.4f; learned (%.3g, %.3g, %.3g) mAP %.4f -> %s\n",
+                fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
+                fit.chose_learned ? "learned" : "weighted");
+    char secs_s[32], fus[160];
+    snprintf(secs_s, sizeof secs_s, "%.1f", secs);
+    snprintf(fus, sizeof fus, "weighted w=%.4g val_mAP=%.4f; learned (%.4g,%.4g,%.4g) val_mAP=%.4f; chose %s",
+             fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
+             fit.chose_learned ? "learned" : "weighted");
+    const char *meta[] = {"train_seconds", secs_s, "fusion_fit", fus, "train_collection", o->collection};
+    if (model_save(t.m, o->out, NULL, 0, meta, 3) != SBIR_OK) goto done;
+    char curve[4300];
+    snprintf(curve, sizeof curve, "%s.curve.png", o->out);
+    if (write_curve(&t, curve) != SBIR_OK) goto done;
+    if (!o->quiet) fprintf(stderr, "wrote %s (fingerprint %s) and %s in %.1f s\n", o->out, t.m->fingerprint, curve, secs);
+    rc = SBIR_OK;
+done:
+    trainer_free(&t);
+    return rc;
+}

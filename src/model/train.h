@@ -1,0 +1,39 @@
+/* train.h — training the hierarchical triplet ConvNet on a collection (SPEC section 3).
+ *
+ * Phases, on one global step counter so --resume can continue anywhere:
+ *   1. structure: batches of half sketches, half gallery images of the same classes (class-balanced),
+ *      one shared-weight network; loss = softmax CE on a class head + batch-all triplet (margin m)
+ *      over the L2-normalised embeddings of the whole batch (class masks);
+ *   2. style stage 1: gallery images, balanced over (class, style) cells; CE over content x style;
+ *   3. style stage 2: triplets with anchor and positive of the same style and another content,
+ *      negative of the same content and another style (decorrelating style from content), plus a
+ *      style CE that keeps the style classes apart.
+ * Then: style prototypes from the training images, the fusion calibrated on the validation split.
+ * Each step's batch and augmentation come from an RNG seeded by (seed, step), and the checkpoint holds
+ * the optimiser state, so a resumed run ends with the same weights as an uninterrupted one. */
+#ifndef SBIR_MODEL_TRAIN_H
+#define SBIR_MODEL_TRAIN_H
+
+#include <stdint.h>
+
+#include "nn/net.h"
+
+typedef struct {
+    const char *collection, *out;
+    int S;                      /* input size (default 64) */
+    int batch;                  /* per step (default 64) */
+    int structure_steps, style_steps; /* 0: chosen from the collection's size */
+    double epochs;              /* > 0: overrides both step counts: epochs over the training images */
+    uint64_t seed;
+    int resume;
+    const char *structure_spec, *style_spec;
+    float lr, margin;
+    int eval_every;             /* steps between validations (0: about 8 per phase) */
+    net_backend backend;
+    int quiet;
+} train_opts;
+
+void train_opts_default(train_opts *o);
+int train_run(const train_opts *o);
+
+#endif
