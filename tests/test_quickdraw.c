@@ -3,6 +3,7 @@
  * drawings reads back equal; the .npy bitmaps have the right shape. */
 #include <string.h>
 
+#include "data/collection.h"
 #include "data/quickdraw.h"
 #include "test.h"
 #include "util/common.h"
@@ -164,10 +165,55 @@ static void test_npy(void) {
     }
 }
 
+static int run_cli(const char *args) {
+    const char *build = getenv("BUILD");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s/sbir %s 2>/dev/null", build ? build : "build", args);
+    return system(cmd);
+}
+
+static int64_t count_sketches(const char *coll) {
+    sbir_collection *c = collection_open(coll);
+    if (!c) return -1;
+    int64_t n = collection_count_sketches(c, NULL);
+    collection_close(c);
+    return n;
+}
+
+/* `sbir import quickdraw`: adds, skips drawings already there, and leaves the collection untouched
+ * when a file is bad. */
+static void test_import_cli(void) {
+    const char *d = test_data_dir(), *build = getenv("BUILD");
+    char bin[1024];
+    snprintf(bin, sizeof bin, "%s/sbir", build ? build : "build");
+    FILE *f = fopen(bin, "rb");
+    if (!d || !f) {
+        SKIP("data or %s absent", bin);
+        if (f) fclose(f);
+        return;
+    }
+    fclose(f);
+    char args[4096], coll[1024], bad[1024];
+    snprintf(coll, sizeof coll, "%s/qd.sqlite", test_tmpdir());
+    snprintf(args, sizeof args, "import quickdraw %s/quickdraw/raw/cat.ndjson %s/quickdraw/bitmap/cat.npy --max-per-file 5 --out %s",
+             d, d, coll);
+    CHECK(run_cli(args) == 0, "%s", args);
+    CHECK(count_sketches(coll) == 10, "%lld sketches", (long long)count_sketches(coll));
+    snprintf(args, sizeof args, "import quickdraw %s/quickdraw/simplified/cat.ndjson --out %s", d, coll);
+    CHECK(run_cli(args) == 0, "%s", args);
+    CHECK(count_sketches(coll) == 30, "the 5 raw drawings were added again: %lld", (long long)count_sketches(coll));
+    snprintf(bad, sizeof bad, "%s/bad.ndjson", test_tmpdir());
+    test_write_file(bad, "{\"drawing\":[[[1],[2]]]}\n{\"drawing\":5}\n", 39);
+    snprintf(args, sizeof args, "import quickdraw %s/quickdraw/simplified/dog.ndjson %s --out %s", d, bad, coll);
+    CHECK(run_cli(args) != 0, "bad file accepted");
+    CHECK(count_sketches(coll) == 30, "failed import changed the collection: %lld", (long long)count_sketches(coll));
+}
+
 int main(void) {
     RUN(test_word_and_format);
     RUN(test_raw_and_simplified);
     RUN(test_bin_roundtrip);
     RUN(test_npy);
+    RUN(test_import_cli);
     return test_summary();
 }
