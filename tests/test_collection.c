@@ -230,6 +230,14 @@ static void test_foreign_files(void) {
     test_write_file(p, "", 0);
     expect_refused(p, "not an sbir collection", "empty file", 1);
     expect_refused(tmp_path("missing.sqlite"), "cannot open", "missing file", 0);
+    /* create refuses to overwrite what is not a collection */
+    p = tmp_path("bam.sqlite");
+    sbir_collection *c = collection_create(p, NULL);
+    CHECK(c == NULL && strstr(sbir_last_error(), "refusing to overwrite") && strstr(sbir_last_error(), "BAM"), "%s",
+          sbir_last_error());
+    collection_close(c);
+    c = collection_open(p);
+    CHECK(c == NULL && strstr(sbir_last_error(), "BAM"), "the BAM file was touched");
     /* a damaged collection: right ids, missing table */
     p = tmp_path("damaged.sqlite");
     build_small(p, test_tmpdir());

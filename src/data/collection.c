@@ -203,6 +203,17 @@ sbir_collection *collection_create(const char *path, const char *root) {
             return NULL;
         }
     }
+    /* Replacing a previous collection is the point; replacing anything else (a BAM! database given as
+     * --out by mistake) would destroy data the user cannot rebuild. */
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        sbir_collection *old = collection_open(path);
+        if (!old) {
+            sbir_error_prefix("%s exists and is not an sbir collection; refusing to overwrite it", path);
+            return NULL;
+        }
+        collection_close(old);
+    }
     sbir_collection *c = callocCheck(1, sizeof *c);
     c->path = strdupCheck(path);
     c->tmp = make_tmp_name(path);

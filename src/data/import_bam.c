@@ -211,7 +211,10 @@ static int import_rows(sqlite3 *db, sqlite3_stmt *st, const import_bam_opts *o, 
                 add_example(r, sbir_last_error());
                 bucket = &r->not_image;
             } else {
-                if (image_probe_mem(buf, n, path, &w, &h, NULL)) {
+                if (image_probe_mem(buf, n, path, &w, &h, NULL) ||
+                    ((uint64_t)w * (uint64_t)h > image_max_pixels() &&
+                     sbir_error("%s: %dx%d image exceeds the limit of %llu pixels", path, w, h,
+                                (unsigned long long)image_max_pixels()))) {
                     add_example(r, sbir_last_error());
                     bucket = &r->not_image;
                 } else {

@@ -130,6 +130,9 @@ static int inspect(const char *path, int size_check, int *w, int *h, char crc_he
     }
     snprintf(crc_hex, 9, "%08x", sbir_crc32(0, buf, n));
     int ok = image_probe_mem(buf, n, path, w, h, NULL) == SBIR_OK;
+    if (ok && (uint64_t)*w * (uint64_t)*h > image_max_pixels())
+        ok = sbir_error("%s: %dx%d image exceeds the limit of %llu pixels", path, *w, *h,
+                        (unsigned long long)image_max_pixels()) == SBIR_OK;
     if (ok && size_check) {
         sbir_image im;
         ok = image_decode_mem(buf, n, path, 0, &im) == SBIR_OK;
