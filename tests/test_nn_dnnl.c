@@ -55,15 +55,21 @@ static float *mem_read(dnnl_memory_t m) {
     if (dn_read_plain(m, p) != SBIR_OK) abort();
     return p;
 }
-static void blocked_md(dnnl_memory_desc_t *md, int B, int C, int H, int W) {
+/* Input layouts: 0 plain NCHW (or, for a convolution, its own choice), 1 what a previous
+ * convolution would produce on this CPU, 2 nChw16c forced (on AVX2 machines not the native
+ * blocking, which exercises the layers' fallbacks). */
+static const char *layout_name[] = {"", " native-blocked", " nChw16c"};
+static void layout_md(dnnl_memory_desc_t *md, int layout, int B, int C, int H, int W) {
     dnnl_dims_t d = {B, C, H, W};
-    dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, dnnl_aBcd16b);
+    if (layout == 0) dn_md_plain(md, 4, d);
+    else if (layout == 1) dn_md_act(md, B, C, H, W);
+    else dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, dnnl_aBcd16b);
 }
 
 static void conv_case(int B, int C, int H, int W, int OC, int K, int S, int P, int bias, int blocked_src) {
     char shape[128];
     snprintf(shape, sizeof shape, "conv B%d %d->%d %dx%d k%d s%d p%d%s%s", B, C, OC, H, W, K, S, P,
-             bias ? " bias" : "", blocked_src ? " nChw16c-in" : "");
+             bias ? " bias" : "", layout_name[blocked_src]);
     int OH = conv_out_size(H, K, S, P), OW = conv_out_size(W, K, S, P);
     size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C * K * K, ny = (size_t)B * OC * OH * OW;
     float *x = rnd(nx), *w = rnd(nw), *b = rnd(OC), *dy = rnd(ny);
@@ -74,7 +80,7 @@ static void conv_case(int B, int C, int H, int W, int OC, int K, int S, int P, i
 
     dn_conv c;
     dnnl_memory_desc_t smd;
-    if (blocked_src) blocked_md(&smd, B, C, H, W);
+    if (blocked_src) layout_md(&smd, blocked_src, B, C, H, W);
     int rc = dn_conv_init(&c, B, C, H, W, OC, K, S, P, bias, 1, blocked_src ? &smd : NULL);
     CHECK(rc == SBIR_OK, "%s: %s", shape, sbir_last_error());
     if (rc == SBIR_OK) {
@@ -103,16 +109,19 @@ static void conv_case(int B, int C, int H, int W, int OC, int K, int S, int P, i
 
 static void test_conv(void) {
     conv_case(2, 16, 8, 8, 32, 3, 1, 1, 0, 1);
+    conv_case(2, 16, 8, 8, 32, 3, 1, 1, 0, 2);
     conv_case(2, 3, 13, 13, 32, 3, 1, 1, 0, 0);  /* first layer: 3 input channels */
+    conv_case(2, 1, 16, 16, 8, 3, 1, 1, 0, 0);   /* 1 input channel (a reference kernel on AVX2) */
     conv_case(1, 20, 7, 9, 24, 3, 1, 1, 1, 1);   /* batch 1, odd size, channels not a multiple of 16 */
+    conv_case(1, 20, 7, 9, 24, 3, 1, 1, 1, 2);
     conv_case(3, 32, 13, 13, 16, 3, 2, 1, 1, 1); /* stride 2 */
     conv_case(2, 5, 9, 7, 7, 1, 1, 0, 1, 0);     /* 1x1 */
-    conv_case(2, 8, 11, 10, 8, 5, 2, 2, 0, 0);   /* 5x5 stride 2 */
+    conv_case(2, 8, 11, 10, 8, 5, 2, 2, 0, 1);   /* 5x5 stride 2 */
 }
 
 static void bn_case(int B, int C, int H, int W, int relu, int blocked) {
     char shape[128];
-    snprintf(shape, sizeof shape, "bn B%d C%d %dx%d%s%s", B, C, H, W, relu ? " +relu" : "", blocked ? " nChw16c" : "");
+    snprintf(shape, sizeof shape, "bn B%d C%d %dx%d%s%s", B, C, H, W, relu ? " +relu" : "", layout_name[blocked]);
     size_t n = (size_t)B * C * H * W;
     int HW = H * W;
     float eps = 1e-5f, mom = 0.1f;
@@ -134,9 +143,7 @@ static void bn_case(int B, int C, int H, int W, int relu, int blocked) {
     batchnorm_backward(dx_ref, dg_ref, db_ref, dz, x, g, mean, rstd, B, C, HW);
 
     dnnl_memory_desc_t md;
-    dnnl_dims_t d = {B, C, H, W};
-    if (blocked) blocked_md(&md, B, C, H, W);
-    else dn_md_plain(&md, 4, d);
+    layout_md(&md, blocked, B, C, H, W);
     dn_bn bn;
     int rc = dn_bn_init(&bn, &md, eps, relu);
     CHECK(rc == SBIR_OK, "%s: %s", shape, sbir_last_error());
@@ -171,6 +178,7 @@ static void bn_case(int B, int C, int H, int W, int relu, int blocked) {
 static void test_bn(void) {
     bn_case(4, 32, 8, 8, 1, 1);
     bn_case(1, 20, 7, 9, 1, 1);
+    bn_case(1, 20, 7, 9, 1, 2);
     bn_case(3, 24, 13, 13, 0, 1);
     bn_case(2, 5, 6, 6, 1, 0);
 }
@@ -179,7 +187,7 @@ static void test_bn(void) {
 static void pool_case(int kind, int B, int C, int H, int W, int K, int S, int P, int blocked) {
     char shape[128];
     snprintf(shape, sizeof shape, "%s pool B%d C%d %dx%d k%d s%d p%d%s", kind == 0 ? "max" : kind == 1 ? "avg" : "global",
-             B, C, H, W, K, S, P, blocked ? " nChw16c" : "");
+             B, C, H, W, K, S, P, layout_name[blocked]);
     if (kind == 2) K = H, S = 1, P = 0;
     int OH = kind == 2 ? 1 : conv_out_size(H, K, S, P), OW = kind == 2 ? 1 : conv_out_size(W, K, S, P);
     size_t nx = (size_t)B * C * H * W, ny = (size_t)B * C * OH * OW;
@@ -196,9 +204,7 @@ static void pool_case(int kind, int B, int C, int H, int W, int K, int S, int P,
         global_avgpool_backward(dx_ref, dy, B, C, H * W);
     }
     dnnl_memory_desc_t md;
-    dnnl_dims_t d = {B, C, H, W};
-    if (blocked) blocked_md(&md, B, C, H, W);
-    else dn_md_plain(&md, 4, d);
+    layout_md(&md, blocked, B, C, H, W);
     dn_pool p;
     int rc = dn_pool_init(&p, &md, kind == 0, K, kind == 2 ? W : K, S, P);
     CHECK(rc == SBIR_OK, "%s: %s", shape, sbir_last_error());
@@ -227,19 +233,18 @@ static void test_pool(void) {
     pool_case(1, 2, 3, 7, 9, 2, 2, 0, 0);
     pool_case(2, 2, 32, 4, 4, 0, 0, 0, 1);
     pool_case(2, 1, 20, 7, 9, 0, 0, 0, 1);
+    pool_case(0, 2, 24, 9, 9, 2, 2, 0, 2);
 }
 
 static void eltwise_case(float slope, int B, int C, int H, int W, int blocked) {
     char shape[128];
-    snprintf(shape, sizeof shape, "relu slope %g B%d C%d %dx%d%s", slope, B, C, H, W, blocked ? " nChw16c" : "");
+    snprintf(shape, sizeof shape, "relu slope %g B%d C%d %dx%d%s", slope, B, C, H, W, layout_name[blocked]);
     size_t n = (size_t)B * C * H * W;
     float *x = rnd(n), *dy = rnd(n), *y_ref = mallocCheck(n * 4), *dx_ref = mallocCheck(n * 4);
     leaky_relu_forward(y_ref, x, slope, n);
     leaky_relu_backward(dx_ref, dy, x, slope, n);
     dnnl_memory_desc_t md;
-    dnnl_dims_t d = {B, C, H, W};
-    if (blocked) blocked_md(&md, B, C, H, W);
-    else dn_md_plain(&md, 4, d);
+    layout_md(&md, blocked, B, C, H, W);
     dn_eltwise e;
     int rc = dn_eltwise_init(&e, &md, slope);
     CHECK(rc == SBIR_OK, "%s: %s", shape, sbir_last_error());
@@ -261,12 +266,13 @@ static void test_eltwise(void) {
     eltwise_case(0.0f, 2, 32, 5, 5, 1);
     eltwise_case(0.1f, 1, 20, 7, 9, 1);
     eltwise_case(0.2f, 3, 7, 1, 1, 0);
+    eltwise_case(0.0f, 2, 24, 3, 3, 2);
 }
 
 /* A 4-D input is flattened in NCHW order, whatever its layout. */
 static void linear_case(int B, int C, int H, int W, int OUT, int blocked) {
     char shape[128];
-    snprintf(shape, sizeof shape, "linear B%d in %dx%dx%d out %d%s", B, C, H, W, OUT, blocked ? " nChw16c" : "");
+    snprintf(shape, sizeof shape, "linear B%d in %dx%dx%d out %d%s", B, C, H, W, OUT, layout_name[blocked]);
     int IN = C * H * W;
     size_t nx = (size_t)B * IN, nw = (size_t)OUT * IN, ny = (size_t)B * OUT;
     float *x = rnd(nx), *w = rnd(nw), *b = rnd(OUT), *dy = rnd(ny);
@@ -275,7 +281,7 @@ static void linear_case(int B, int C, int H, int W, int OUT, int blocked) {
     linear_backward(dx_ref, dw_ref, db_ref, dy, x, w, B, IN, OUT);
     dnnl_memory_desc_t md;
     if (blocked) {
-        blocked_md(&md, B, C, H, W);
+        layout_md(&md, blocked, B, C, H, W);
     } else {
         dnnl_dims_t d = {B, IN};
         dn_md_plain(&md, 2, d);
@@ -308,6 +314,7 @@ static void test_linear(void) {
     linear_case(4, 32, 1, 1, 10, 1); /* after global pooling */
     linear_case(1, 20, 3, 3, 7, 1);  /* flatten of a blocked tensor with padded channels */
     linear_case(3, 50, 1, 1, 17, 0); /* plain 2-D */
+    linear_case(2, 24, 2, 3, 5, 2);
 }
 
 int main(void) {

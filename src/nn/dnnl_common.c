@@ -53,6 +53,21 @@ int dn_md_any(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims) {
     return SBIR_OK;
 }
 
+int dn_md_act(dnnl_memory_desc_t *md, int B, int C, int H, int W) {
+    dnnl_dims_t d = {B, C, H, W}, wd = {C, C, 3, 3}, one = {1, 1};
+    dnnl_memory_desc_t a, w;
+    DN_TRY(dn_md_any(&a, 4, d));
+    DN_TRY(dn_md_any(&w, 4, wd));
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd;
+    DN_CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &a, &w, NULL, &a,
+                                                one, one, one));
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &cd, NULL, g_engine, NULL));
+    *md = *dn_pd_md(pd, dnnl_query_dst_md);
+    dnnl_primitive_desc_destroy(pd);
+    return SBIR_OK;
+}
+
 int dn_md_plain_like(dnnl_memory_desc_t *plain, const dnnl_memory_desc_t *md) {
     return dn_md_plain(plain, md->ndims, md->dims);
 }
@@ -168,6 +183,31 @@ static int copy_plain(dnnl_memory_t m, float *plain, int to_plain) {
 }
 int dn_write_plain(dnnl_memory_t m, const float *src) { return copy_plain(m, (float *)src, 0); }
 int dn_read_plain(dnnl_memory_t m, float *dst) { return copy_plain(m, dst, 1); }
+
+int dn_pd_is_ref(const_dnnl_primitive_desc_t pd) {
+    const char *s = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
+    return s && !strncmp(s, "ref", 3);
+}
+
+int dn_adapt_init(dn_adapt *a, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, int output) {
+    memset(a, 0, sizeof *a);
+    if (dnnl_memory_desc_equal(from, to)) return SBIR_OK;
+    DN_TRY(dn_reorder_create(&a->r, from, to, 0));
+    return dn_mem(&a->m, output ? from : to); /* the primitive's side */
+}
+
+dnnl_memory_t dn_adapt_in(dn_adapt *a, dnnl_memory_t from) {
+    if (!a->r) return from;
+    return dn_reorder(a->r, from, a->m) == SBIR_OK ? a->m : NULL;
+}
+
+int dn_adapt_out_done(dn_adapt *a, dnnl_memory_t to) { return a->r ? dn_reorder(a->r, a->m, to) : SBIR_OK; }
+
+void dn_adapt_destroy(dn_adapt *a) {
+    dn_free_prim(&a->r);
+    dn_free_mem(&a->m);
+}
 
 void dn_free_prim(dnnl_primitive_t *p) {
     if (*p) dnnl_primitive_destroy(*p);

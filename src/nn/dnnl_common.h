@@ -43,6 +43,9 @@ dnnl_stream_t dn_stream(void);
 /* Plain row-major descriptor (a, ab, abc, abcd) and a format_tag_any one. */
 int dn_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims);
 int dn_md_any(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims);
+/* The layout oneDNN's convolutions produce for a (B,C,H,W) activation on this CPU (nChw16c with
+ * AVX-512, nChw8c with AVX2): what layers exchange inside a network. */
+int dn_md_act(dnnl_memory_desc_t *md, int B, int C, int H, int W);
 /* Plain descriptor with md's dims. */
 int dn_md_plain_like(dnnl_memory_desc_t *plain, const dnnl_memory_desc_t *md);
 int dn_md_is_plain(const dnnl_memory_desc_t *md);
@@ -68,6 +71,26 @@ int dn_reorder(dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to);
 /* One-off copies between a plain float array and any memory (tests, rare paths; not per step). */
 int dn_write_plain(dnnl_memory_t m, const float *src);
 int dn_read_plain(dnnl_memory_t m, float *dst);
+
+/* True when pd is one of oneDNN's reference (plain C loop) implementations: orders of magnitude
+ * slower than the jit kernels, so layers retry with other layouts before settling for it. */
+int dn_pd_is_ref(const_dnnl_primitive_desc_t pd);
+
+/* A layout adapter in front of / behind a primitive whose preferred layout differs from the one the
+ * neighbouring layers exchange: r == NULL (and no memory) when the layouts already agree. */
+typedef struct {
+    dnnl_primitive_t r;
+    dnnl_memory_t m;
+} dn_adapt;
+/* Input side: from = the neighbours' layout, to = the primitive's; output side (output = 1): from =
+ * the primitive's layout, to = the neighbours'. */
+int dn_adapt_init(dn_adapt *a, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, int output);
+/* Input side: returns `from` itself, or a->m after reordering from into it; NULL on error. */
+dnnl_memory_t dn_adapt_in(dn_adapt *a, dnnl_memory_t from);
+/* Output side: where the primitive should write (a->m or `to`), then dn_adapt_out_done. */
+static inline dnnl_memory_t dn_adapt_out(dn_adapt *a, dnnl_memory_t to) { return a->r ? a->m : to; }
+int dn_adapt_out_done(dn_adapt *a, dnnl_memory_t to);
+void dn_adapt_destroy(dn_adapt *a);
 
 void dn_free_prim(dnnl_primitive_t *p);
 void dn_free_mem(dnnl_memory_t *m);

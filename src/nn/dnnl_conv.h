@@ -12,6 +12,9 @@ typedef struct {
     dnnl_memory_desc_t src_md, dst_md; /* activation layouts: allocate src/dst/diffs with these */
     dnnl_primitive_t fwd, bwd_data, bwd_weights; /* bwd_data NULL unless need_dsrc */
     dn_weights w;
+    /* Reorders around primitives whose only fast implementation wants other layouts than the
+     * activations' (e.g. backward-weights of a 1-channel first layer on AVX2); usually all empty. */
+    dn_adapt fwd_src, bw_src, bw_ddst, bd_ddst, bd_dsrc;
     dnnl_memory_t bias, dbias; /* bias wraps the caller's array; dbias is ours */
 } dn_conv;
 
