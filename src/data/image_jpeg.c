@@ -76,10 +76,12 @@ int image_jpeg_probe(const void *data, size_t n, const char *name, int *w, int *
     return SBIR_OK;
 }
 
-/* Smallest DCT scale num/8 whose output keeps the longer side >= min_side. */
+/* Smallest DCT scale num/8 whose output keeps the longer side >= min_side. Only 1/8, 2/8 and 4/8:
+ * libjpeg-turbo has SIMD inverse DCTs for those (and 8/8); the other scales run plain C code that is
+ * slower than a full decode for small images. */
 int image_jpeg_scale_num(long longer, int min_side) {
     if (min_side <= 0) return 8;
-    for (int num = 1; num < 8; num++)
+    for (int num = 1; num < 8; num *= 2)
         if ((longer * num + 7) / 8 >= min_side) return num;
     return 8;
 }

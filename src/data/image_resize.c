@@ -60,9 +60,10 @@ static float *make_taps(int n_in, double x0, double extent, int n_out, taps *t) 
     return pool;
 }
 
+/* Clamp then round half up: (int)(v + 0.5f) vectorises, where roundf() is a libm call per sample. */
 static uint8_t to_u8(float v) {
-    v = roundf(v);
-    return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+    v = v < 0 ? 0 : v > 255 ? 255 : v;
+    return (uint8_t)(int)(v + 0.5f);
 }
 
 int image_resize_region(const sbir_image *src, double x0, double y0, double rw, double rh, int w, int h,
