@@ -11,9 +11,11 @@
  * libjpeg's "premature end of data" / bad-Huffman warnings are promoted to errors so a half-grey image is
  * never returned silently). Errors name the file: "photo/dog/1.jpg: JPEG: Premature end of JPEG file".
  *
- * Size hint: decode(..., min_side, ...) lets the JPEG decoder use DCT scaling (1/8..8/8) to produce an
- * image whose LONGER side is still >= min_side (0 = full size). This makes decoding a 4000x3000 photo
- * for a 128x128 network input ~10x cheaper. PNG ignores the hint.
+ * Size hint: decode(..., min_side, ...) lets the JPEG decoder use DCT scaling (1/8, 2/8 or 4/8: the
+ * scales with SIMD inverse DCTs) to produce an image whose LONGER side is still >= min_side (0 = full
+ * size). Decoding a 4000x3000 photo for a 128x128 network input then costs a fraction of a full decode.
+ * PNG ignores the hint. image_load_square() accounts for the partial last DCT block, so the result is
+ * aligned to the pixel with what a full decode + image_fit gives (tests/test_image.c checks this).
  *
  * Fitting to the network (image_fit): IMAGE_FIT_PAD (the default policy) scales the whole image to fit
  * inside S x S keeping its aspect ratio, centred, the borders padded with white; IMAGE_FIT_CROP scales
