@@ -38,6 +38,7 @@ static int run_folders(int argc, char **argv) {
     import_folders_opts o = {0};
     int c;
     optind = 0;
+    opterr = 0; /* our own one-line message below */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r': o.root = optarg; break;
@@ -45,7 +46,7 @@ static int run_folders(int argc, char **argv) {
         case 's': o.sketch_style = optarg; break;
         case 'c': o.size_check = 1; break;
         case 'h': return usage(stdout);
-        default: return cli_usage_error("import folders", "unknown option");
+        default: return cli_usage_error("import folders", "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind != argc) return cli_usage_error("import folders", "unexpected argument '%s'", argv[optind]);
@@ -81,6 +82,7 @@ static int run_bam(int argc, char **argv) {
     const char *media[IMPORT_BAM_MAX_ATTRS], *contents[IMPORT_BAM_MAX_ATTRS];
     int c;
     optind = 0;
+    opterr = 0; /* our own one-line message below */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o.db = optarg; break;
@@ -109,7 +111,7 @@ static int run_bam(int argc, char **argv) {
             o.contents = contents;
             break;
         case 'h': return usage(stdout);
-        default: return cli_usage_error("import bam", "unknown option");
+        default: return cli_usage_error("import bam", "unknown option or missing value: %s", argv[optind - 1]);
         }
     }
     if (optind != argc) return cli_usage_error("import bam", "unexpected argument '%s'", argv[optind]);
