@@ -1,59 +1,16 @@
 #include "model/dataset.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 
 #include "data/augment.h"
 #include "data/collection.h"
 #include "data/image.h"
+#include "data/quickdraw.h"
 #include "data/raster.h"
+#include "data/sketch_load.h"
 #include "util/common.h"
 #include "util/progress.h"
-
-#define MAX_DRAWING_POINTS 200000
-
-int sketch_from_drawing_json(const char *json, sbir_sketch *s) {
-    sketch_clear(s);
-    cJSON *root = cJSON_Parse(json);
-    int rc = SBIR_OK;
-    if (!cJSON_IsArray(root)) {
-        rc = sbir_error("drawing is not a JSON array of strokes");
-        goto done;
-    }
-    uint32_t total = 0;
-    int si = 0;
-    for (const cJSON *st = root->child; st; st = st->next, si++) {
-        const cJSON *xs = cJSON_GetArrayItem(st, 0), *ys = cJSON_GetArrayItem(st, 1);
-        if (!cJSON_IsArray(st) || !cJSON_IsArray(xs) || !cJSON_IsArray(ys)) {
-            rc = sbir_error("stroke %d is not [[x...],[y...]]", si);
-            goto done;
-        }
-        int nx = cJSON_GetArraySize(xs), ny = cJSON_GetArraySize(ys);
-        if (nx != ny) {
-            rc = sbir_error("stroke %d has %d x values but %d y values", si, nx, ny);
-            goto done;
-        }
-        total += (uint32_t)nx;
-        if (total > MAX_DRAWING_POINTS) {
-            rc = sbir_error("drawing has more than %d points", MAX_DRAWING_POINTS);
-            goto done;
-        }
-        sketch_begin_stroke(s);
-        for (const cJSON *x = xs->child, *y = ys->child; x && y; x = x->next, y = y->next) {
-            if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y) || !isfinite(x->valuedouble) || !isfinite(y->valuedouble) ||
-                fabs(x->valuedouble) > 1e6 || fabs(y->valuedouble) > 1e6) {
-                rc = sbir_error("stroke %d has a coordinate that is not a finite number", si);
-                goto done;
-            }
-            sketch_add_point(s, (float)x->valuedouble, (float)y->valuedouble, 0);
-        }
-    }
-    sketch_drop_empty_strokes(s);
-done:
-    cJSON_Delete(root);
-    return rc;
-}
 
 static int find_name(char **names, int n, const char *name) {
     for (int i = 0; i < n; i++)
@@ -143,21 +100,13 @@ static int load_sketches(dataset *d, sbir_collection *c) {
         sketch_init(s);
         int ok = cls >= 0;
         if (ok && sk[i].strokes) {
-            ok = sketch_from_drawing_json(sk[i].strokes, s) == SBIR_OK && s->n_points > 0;
+            ok = qd_drawing_from_json(sk[i].strokes, "strokes", s) == SBIR_OK && s->n_points > 0;
             if (ok) render_plain(s, d->S, d->sk_grey + px * m);
-        } else if (ok && sk[i].image_path) {
-            char *abs = collection_abs_path(c, sk[i].image_path);
-            sbir_image out;
-            ok = image_load_square(abs, d->S, IMAGE_FIT_PAD, &out) == SBIR_OK;
-            free(abs);
-            if (ok) {
-                for (size_t p = 0; p < px; p++) /* luminance */
-                    d->sk_grey[px * m + p] =
-                        (uint8_t)((out.rgb[3 * p] * 77 + out.rgb[3 * p + 1] * 150 + out.rgb[3 * p + 2] * 29) >> 8);
-                image_free(&out);
-            }
-        } else if (ok) {
-            ok = 0;
+        } else if (ok) { /* an image or a bitmap row: rendered once, augmented as an image */
+            sbir_raster_opts ro;
+            raster_opts_default(&ro);
+            ro.size = d->S;
+            ok = sketch_render_stored(c, &sk[i], &ro, d->sk_grey + px * m) == SBIR_OK;
         }
         if (!ok) {
             if (cls >= 0 && !d->first_skip_reason[0])

@@ -52,7 +52,4 @@ void augment_rgb(const uint8_t *src, int S, sbir_rng *rng, uint8_t *dst);
  * or the stored image (augmented: flip + scaled crop). */
 void dataset_sketch_grey(const dataset *d, int i, int augment, sbir_rng *rng, uint8_t *out);
 
-/* Parses a simplified-ndjson "drawing" ([[[x...],[y...]], ...]) into s. */
-int sketch_from_drawing_json(const char *json, sbir_sketch *s);
-
 #endif
