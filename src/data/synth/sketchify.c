@@ -142,9 +142,9 @@ static void simplify_into(const fstrokes *f, synth_strokes *out) {
     out->y = mallocCheck((size_t)cap);
     out->start = mallocCheck(sizeof(int) * (size_t)(f->ns + 1));
     out->n_strokes = 0;
-    float *rx = NULL, *ry = NULL;
+    float *rx = NULL, *ry = NULL, *kx = NULL, *ky = NULL;
     uint8_t *keep = NULL;
-    int rcap = 0;
+    int rcap = 0, kcap = 0, nk = 0;
     for (int s = 0; s < f->ns; s++) {
         int a = f->start[s], b = f->start[s + 1];
         if (b <= a) continue;
@@ -178,11 +178,29 @@ static void simplify_into(const fstrokes *f, synth_strokes *out) {
         memset(keep, 0, (size_t)m);
         keep[0] = keep[m - 1] = 1;
         rdp(rx, ry, 0, m - 1, 2.0f, keep);
-        out->start[out->n_strokes++] = n;
-        int prev_x = -1, prev_y = -1;
+        out->start[out->n_strokes++] = nk;
         for (int i = 0; i < m; i++) {
             if (!keep[i]) continue;
-            int ix = (int)lroundf(rx[i]), iy = (int)lroundf(ry[i]);
+            if (nk + 1 > kcap) kcap = kcap ? kcap * 2 : 1024, kx = reallocCheck(kx, sizeof(float) * (size_t)kcap),
+                               ky = reallocCheck(ky, sizeof(float) * (size_t)kcap);
+            kx[nk] = rx[i], ky[nk] = ry[i], nk++;
+        }
+    }
+    out->start[out->n_strokes] = nk;
+    /* RDP can drop a stroke's extreme point: align and scale once more over the kept points so the
+     * result touches 0 on both axes and 255 on the longer one, as Google's files do. */
+    float ax0 = 1e9f, ay0 = 1e9f, ax1 = -1e9f, ay1 = -1e9f;
+    for (int i = 0; i < nk; i++) {
+        ax0 = SBIR_MIN(ax0, kx[i]), ax1 = SBIR_MAX(ax1, kx[i]);
+        ay0 = SBIR_MIN(ay0, ky[i]), ay1 = SBIR_MAX(ay1, ky[i]);
+    }
+    float ext2 = SBIR_MAX(ax1 - ax0, ay1 - ay0), k2 = ext2 > 1e-9f ? 255.0f / ext2 : 1;
+    for (int s = 0; s < out->n_strokes; s++) {
+        int a = out->start[s], b = out->start[s + 1];
+        out->start[s] = n;
+        int prev_x = -1, prev_y = -1;
+        for (int i = a; i < b; i++) {
+            int ix = (int)lroundf((kx[i] - ax0) * k2), iy = (int)lroundf((ky[i] - ay0) * k2);
             ix = SBIR_MIN(SBIR_MAX(ix, 0), 255), iy = SBIR_MIN(SBIR_MAX(iy, 0), 255);
             if (ix == prev_x && iy == prev_y) continue;
             if (n + 1 > cap) cap *= 2, out->x = reallocCheck(out->x, (size_t)cap), out->y = reallocCheck(out->y, (size_t)cap);
@@ -190,6 +208,8 @@ static void simplify_into(const fstrokes *f, synth_strokes *out) {
             prev_x = ix, prev_y = iy;
         }
     }
+    free(kx);
+    free(ky);
     out->start[out->n_strokes] = n;
     out->n_points = n;
     free(rx);
