@@ -8,6 +8,7 @@ int cmd_import(int argc, char **argv);
 int cmd_import_quickdraw(int argc, char **argv); /* called by cmd_import for `import quickdraw` */
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 

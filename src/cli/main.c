@@ -12,6 +12,7 @@ typedef struct {
 } command;
 
 static const command k_commands[] = {
+    {"demo", cmd_demo, "the whole path on the built-in collection: generate, train, evaluate, show"},
     {"synth", cmd_synth, "generate the built-in demo collection (5 classes x 7 media) and sketches"},
     {"sketch", cmd_sketch, "draw one Quick, Draw! sketch to a PNG (sketch render)"},
     {"import", cmd_import, "build a collection: import folders | bam | quickdraw"},
