@@ -172,7 +172,7 @@ int cmd_demo(int argc, char **argv) {
     }
     eval_result r;
     int rc = 1;
-    if (evaluate_model(m, &d, SBIR_SPLIT_TEST, &r) != SBIR_OK || eval_pr_png(&r, pr) != SBIR_OK ||
+    if (evaluate_model(m, &d, SBIR_SPLIT_TEST, SBIR_SPLIT_TEST, &r) != SBIR_OK || eval_pr_png(&r, pr) != SBIR_OK ||
         write_examples(m, &d, sheet) != SBIR_OK) {
         cli_fail_last();
         goto done;

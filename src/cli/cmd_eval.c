@@ -9,11 +9,13 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: sbir eval --model MODEL --collection COLL.sqlite [--split test|val|all] [--format md|csv|json]\n"
-            "                 [--pr OUT.png]\n\n"
+            "usage: sbir eval --model MODEL --collection COLL.sqlite [--split test|val|all] [--sketch-split test|val|all]\n"
+            "                 [--format md|csv|json] [--pr OUT.png]\n\n"
             "Sketch mAP per style; sketch + style mAP per class x style with overall row and column; mAP@200,\n"
             "P@100, style-only mAP, style accuracy, and a precision-recall plot (default MODEL.<split>.pr.png).\n"
-            "--split all evaluates every image and sketch (for a collection the model never trained on).\n"
+            "--split all evaluates every image and sketch (for a collection the model never trained on);\n"
+            "--sketch-split sets the queries' split apart from the gallery's (e.g. all, for sketches from\n"
+            "another source added to the collection the model was trained on).\n"
             "In Markdown (the default) the last line is: sketch_mAP=<overall> sketch_style_mAP=<overall>\n");
 }
 
@@ -23,11 +25,12 @@ int cmd_eval(int argc, char **argv) {
         return 0;
     }
     const char *model_path = NULL, *coll = NULL, *pr = NULL;
-    int split = SBIR_SPLIT_TEST;
+    int split = SBIR_SPLIT_TEST, sketch_split = -2;
     eval_format fmt = EVAL_MD;
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"collection", required_argument, 0, 'c'},
                                          {"split", required_argument, 0, 's'}, {"format", required_argument, 0, 'f'},
-                                         {"pr", required_argument, 0, 'p'},    {0, 0, 0, 0}};
+                                         {"pr", required_argument, 0, 'p'},    {"sketch-split", required_argument, 0, 'k'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:c:s:f:p:", opts, NULL)) != -1) {
@@ -46,6 +49,11 @@ int cmd_eval(int argc, char **argv) {
             else return cli_usage_error("eval", "--format is md, csv or json, not '%s'", optarg);
             break;
         case 'p': pr = optarg; break;
+        case 'k':
+            sketch_split = strcmp(optarg, "all") == 0 ? -1 : sbir_split_parse(optarg);
+            if (sketch_split == SBIR_SPLIT_TRAIN || (sketch_split < 0 && strcmp(optarg, "all") != 0))
+                return cli_usage_error("eval", "--sketch-split is test, val or all, not '%s'", optarg);
+            break;
         default: return cli_usage_error("eval", "unknown option");
         }
     }
@@ -60,7 +68,7 @@ int cmd_eval(int argc, char **argv) {
         return cli_fail_last();
     }
     eval_result r;
-    if (evaluate_model(m, &d, split, &r) != SBIR_OK) {
+    if (evaluate_model(m, &d, split, sketch_split == -2 ? split : sketch_split, &r) != SBIR_OK) {
         cli_fail_last();
         goto done;
     }

@@ -5,9 +5,9 @@
 #include "model/embed.h"
 #include "util/common.h"
 
-int evaluate_model(sbir_model *m, const dataset *d, int split, eval_result *out) {
+int evaluate_model(sbir_model *m, const dataset *d, int split, int sketch_split, eval_result *out) {
     int ni, ns;
-    int *img = dataset_images_of_split(d, split, &ni), *sk = dataset_sketches_of_split(d, split, &ns);
+    int *img = dataset_images_of_split(d, split, &ni), *sk = dataset_sketches_of_split(d, sketch_split, &ns);
     int *style_map = mallocCheck(sizeof(int) * (size_t)(d->NS ? d->NS : 1));
     for (int s = 0; s < d->NS; s++) {
         style_map[s] = -1;

@@ -6,9 +6,9 @@
 #include "model/eval.h"
 #include "model/model.h"
 
-/* split: SBIR_SPLIT_TEST, SBIR_SPLIT_VAL or -1 for every image and sketch (a collection the model never
- * saw). Gallery images of a style the model does not know are left out (no prototype); classes are the
+/* split (gallery images) and sketch_split (queries): SBIR_SPLIT_TEST, SBIR_SPLIT_VAL or -1 for every item
+ * (a collection, or sketches, the model never saw). Gallery images of a style the model does not know are left out (no prototype); classes are the
  * collection's. The result's name arrays point into d and m. */
-int evaluate_model(sbir_model *m, const dataset *d, int split, eval_result *out);
+int evaluate_model(sbir_model *m, const dataset *d, int split, int sketch_split, eval_result *out);
 
 #endif
