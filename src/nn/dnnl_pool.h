@@ -9,11 +9,16 @@
 typedef struct {
     int B, C, H, W, KH, KW, S, P, OH, OW, max;
     dnnl_memory_desc_t src_md, dst_md;
-    dnnl_primitive_t fwd, bwd;
-    dnnl_memory_t ws; /* max pooling: where each maximum came from */
+    dnnl_primitive_t fwd, bwd; /* NULL on the direct path */
+    dnnl_memory_t ws;          /* max pooling: where each maximum came from */
+    int direct_blk;            /* > 0: our own kernel, channel block 1 (plain), 8 or 16 */
+    unsigned char *direct_ws;  /* its argmax: window position of each output's maximum */
 } dn_pool;
 
-/* src_md: the concrete 4-D input layout. Global average pooling: max = 0, KH = H, KW = W, S = 1, P = 0. */
+/* Non-overlapping windows (K == S, no padding: the network's 2x2 pooling) on plain or
+ * channel-blocked layouts run a direct loop instead of oneDNN's primitive: on the machines measured
+ * oneDNN 2.6's jit pooling was 3-5x slower than memory bandwidth allows for this memory-bound op.
+ * src_md: the concrete 4-D input layout. Global average pooling: max = 0, KH = H, KW = W, S = 1, P = 0. */
 int dn_pool_init(dn_pool *p, const dnnl_memory_desc_t *src_md, int max, int KH, int KW, int S, int P);
 int dn_pool_forward(dn_pool *p, dnnl_memory_t src, dnnl_memory_t dst);
 /* Max pooling uses the workspace of the last forward. */
