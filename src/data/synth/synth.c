@@ -119,24 +119,6 @@ static int mkdir_p(const char *path) {
     return SBIR_OK;
 }
 
-/* PNG through a temporary name and rename: a run killed midway leaves no truncated PNG under a final
- * name. (No fsync per image: the README written last with fsync marks a complete collection.) */
-int sx_write_png(cairo_surface_t *s, const char *path) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    cairo_status_t st = cairo_surface_write_to_png(s, tmp);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        unlink(tmp);
-        return sbir_error("%s: cannot write PNG: %s", path, cairo_status_to_string(st));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sbir_error("%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return SBIR_OK;
-}
-
 static int write_sketches(const char *dir, const synth_opts *o) {
     for (int c = 0; c < SYNTH_N_CLASSES; c++) {
         char path[4200];
