@@ -310,10 +310,14 @@ static void test_generate_layout_and_thread_independence(void) {
         free(b);
     }
     snprintf(p1, sizeof p1, "%s/README.txt", d1);
-    unsigned char *txt = NULL;
-    size_t nt = 0;
+    snprintf(p2, sizeof p2, "%s/README.txt", d2);
+    unsigned char *txt = NULL, *txt2 = NULL;
+    size_t nt = 0, nt2 = 0;
     CHECK(read_file_all(p1, 1 << 20, &txt, &nt) == SBIR_OK && strstr((char *)txt, "seed: 1"), "README");
+    CHECK(read_file_all(p2, 1 << 20, &txt2, &nt2) == SBIR_OK && nt == nt2 && memcmp(txt, txt2, nt) == 0,
+          "README differs between runs");
     free(txt);
+    free(txt2);
     /* a file where the directory should be: a clear error, not a crash */
     snprintf(p1, sizeof p1, "%s/afile", test_tmpdir());
     test_write_file(p1, "x", 1);

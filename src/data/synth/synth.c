@@ -166,7 +166,6 @@ int synth_generate(const char *dir, const synth_opts *o) {
     snprintf(path, sizeof path, "%s/sketches", dir);
     if (mkdir_p(path)) return SBIR_ERR;
 
-    double t0 = sbir_now();
     long total = (long)SYNTH_N_STYLES * SYNTH_N_CLASSES * o->per_cell;
     sbir_progress prog;
     if (o->progress) progress_start(&prog, "synth", (uint64_t)total);
@@ -207,7 +206,6 @@ int synth_generate(const char *dir, const synth_opts *o) {
         progress_end(&prog);
     }
     if (failed) return sbir_error("%s", first_error);
-    double t_img = sbir_now() - t0;
     if (write_sketches(dir, o)) return SBIR_ERR;
 
     char readme[4096];
@@ -216,20 +214,21 @@ int synth_generate(const char *dir, const synth_opts *o) {
                      "seed: %llu\n"
                      "image size: %dx%d RGB PNG\n"
                      "images: %ld = %d media x %d classes x %d per cell\n"
-                     "sketches: %d per class, Quick, Draw! simplified ndjson (coordinates 0..255)\n"
-                     "image generation time: %.1f s\n\n"
+                     "sketches: %d per class, Quick, Draw! simplified ndjson (coordinates 0..255,\n"
+                     "  countrycode ZZ, key_id unique within the collection)\n\n"
                      "media: oilpaint watercolor pen_ink graphite comic vectorart 3d_graphics\n"
                      "classes: bicycle bird car cat dog\n\n"
                      "layout:\n"
                      "  images/<style>/<class>/<style>_<class>_<nnnnn>.png\n"
                      "  sketches/<class>.ndjson\n\n"
+                     "(No timings here, so the whole directory is reproducible byte for byte.)\n"
                      "Every file is a pure function of (seed, style, class, index): the same seed gives the\n"
                      "same collection whatever the thread count. Shapes come from parametric models of each\n"
                      "class (pose, proportions, viewpoint, parts) and every medium renders the same\n"
                      "distribution of shapes and colours, so content and style are independent.\n"
                      "This file is written last: a directory without it is an unfinished run.\n",
                      (unsigned long long)o->seed, o->size, o->size, total, SYNTH_N_STYLES, SYNTH_N_CLASSES,
-                     o->per_cell, o->sketches_per_class, t_img);
+                     o->per_cell, o->sketches_per_class);
     snprintf(path, sizeof path, "%s/README.txt", dir);
     return write_file_atomic(path, readme, (size_t)n);
 }
