@@ -27,7 +27,9 @@ static void usage(FILE *out) {
             "  --structure-spec S  structure network layers (default %s)\n"
             "  --style-spec S      style network layers (default %s)\n"
             "  --backend onednn|ref  the fast path (default) or the plain C reference\n"
-            "  --eval-every N      steps between validations (default: 8 per phase)\n",
+            "  --eval-every N      steps between validations (default: 8 per phase)\n"
+            "  --stop-after N      stop after N steps (with a checkpoint); --resume continues\n"
+            "  --quiet             no progress output\n",
             MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC);
 }
 
@@ -46,12 +48,13 @@ int cmd_train(int argc, char **argv) {
         {"margin", required_argument, 0, 5},       {"seed", required_argument, 0, 's'},
         {"resume", no_argument, 0, 'r'},           {"structure-spec", required_argument, 0, 6},
         {"style-spec", required_argument, 0, 7},   {"backend", required_argument, 0, 8},
-        {"eval-every", required_argument, 0, 9},   {0, 0, 0, 0}};
+        {"eval-every", required_argument, 0, 9},   {"stop-after", required_argument, 0, 10},
+        {"quiet", no_argument, 0, 'q'},            {0, 0, 0, 0}};
     int c;
     long v;
     double f;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:e:b:s:r", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:o:e:b:s:rq", opts, NULL)) != -1) {
         switch (c) {
         case 'c': o.collection = optarg; break;
         case 'o': o.out = optarg; break;
@@ -99,6 +102,11 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_int("train", "--eval-every", optarg, 1, 10000000, &v)) return 2;
             o.eval_every = (int)v;
             break;
+        case 10:
+            if (cli_parse_int("train", "--stop-after", optarg, 1, 100000000, &v)) return 2;
+            o.stop_after = (int)v;
+            break;
+        case 'q': o.quiet = 1; break;
         default: return cli_usage_error("train", "unknown option");
         }
     }

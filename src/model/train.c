@@ -559,8 +559,8 @@ int train_run(const train_opts *o) {
         acc_avg = isnan(acc_avg) || local == 0 ? acc : 0.9 * acc_avg + 0.1 * acc;
         t.step++;
         int phase_every = every > 0 ? every : SBIR_MAX(1, len / 8);
-        int phase_end = local + 1 == len;
-        if (phase_end || (local + 1) % phase_every == 0) {
+        int phase_end = local + 1 == len, stopping = o->stop_after > 0 && t.step >= o->stop_after;
+        if (phase_end || stopping || (local + 1) % phase_every == 0) {
             if (ph == PH_STRUCTURE || ph == PH_STYLE2 || phase_end) {
                 last_val = validate(&t, ph);
                 h[2] = (float)last_val;
@@ -572,6 +572,11 @@ int train_run(const train_opts *o) {
         }
         progress_update(&pr, (uint64_t)t.step, "%s loss %.3f acc %.2f val %.3f", k_phase_names[ph], loss_avg, acc_avg,
                         last_val);
+        if (stopping && t.step < t.total_steps) {
+            if (!o->quiet) fprintf(stderr, "stopped after step %d as asked; --resume continues\n", t.step);
+            rc = SBIR_OK;
+            goto done;
+        }
     }
     progress_end(&pr);
     compute_protos(&t);

@@ -31,6 +31,7 @@ typedef struct {
     int eval_every;             /* steps between validations (0: about 8 per phase) */
     net_backend backend;
     int quiet;
+    int stop_after;             /* > 0: stop (after a checkpoint) once this many steps are done */
 } train_opts;
 
 void train_opts_default(train_opts *o);
