@@ -253,6 +253,21 @@ static void test_sketches(void) {
             CHECK(len > 2 && strcmp(line + len - 2, "]}") == 0 && !strchr(line, '\n'), "line ends");
             free(line);
         }
+    /* the same drawing as the project's sketch type */
+    CHECK(synth_sketch(2, 5, 4, &sk) == SBIR_OK, "sketch");
+    sbir_sketch ss;
+    sketch_init(&ss);
+    CHECK(synth_sketch_load(2, 5, 4, &ss) == SBIR_OK, "%s", sbir_last_error());
+    CHECK((int)ss.n_strokes == sk.n_strokes && (int)ss.n_points == sk.n_points, "%u strokes %u points", ss.n_strokes,
+          ss.n_points);
+    int same = 1;
+    for (int k = 0; k < sk.n_points && k < (int)ss.n_points; k++) same &= ss.x[k] == sk.x[k] && ss.y[k] == sk.y[k];
+    CHECK(same, "points differ");
+    CHECK(strcmp(ss.word, "car") == 0 && ss.key_id == synth_sketch_key_id(2, 5, 4) && ss.recognized == 1 &&
+              ss.timestamp > 1483228800 && strcmp(ss.countrycode, "ZZ") == 0,
+          "metadata");
+    CHECK(synth_sketch_load(-1, 5, 4, &ss) == SBIR_ERR, "bad class accepted");
+    sketch_free(&ss);
     synth_strokes_free(&sk);
     CHECK(synth_sketch(9, 1, 0, &sk) == SBIR_ERR, "bad class accepted");
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/sketch.h"
+
 #define SYNTH_N_STYLES 7
 #define SYNTH_N_CLASSES 5
 
@@ -44,6 +46,10 @@ void synth_strokes_free(synth_strokes *s);
 /* The sketch as one simplified-format ndjson line (no newline), malloc'd:
  * {"word":..,"countrycode":"ZZ","timestamp":..,"recognized":true,"key_id":..,"drawing":[[[x..],[y..]],..]} */
 char *synth_sketch_ndjson(const synth_strokes *s, int cls, uint64_t seed, uint32_t index);
+/* The same sketch as the project's sketch type (data/sketch.h; out initialised with sketch_init), with
+ * the metadata the ndjson line carries: word, key_id, countrycode "ZZ", recognized, timestamp. For
+ * in-memory use (tests, the demo) without going through a file. */
+int synth_sketch_load(int cls, uint64_t seed, uint32_t index, sbir_sketch *out);
 /* The key_id written for a sketch: unique per (seed, class, index) within a collection. */
 uint64_t synth_sketch_key_id(int cls, uint64_t seed, uint32_t index);
 

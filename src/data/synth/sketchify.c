@@ -259,6 +259,32 @@ uint64_t synth_sketch_key_id(int cls, uint64_t seed, uint32_t index) {
     return (uint64_t)(cls + 1) * 1000000000000000ull + (seed % 100000ull) * 1000000000ull + index % 1000000000u;
 }
 
+/* A plausible 2017 timestamp, derived from the key so it is reproducible. */
+static int64_t sketch_time(int cls, uint64_t seed, uint32_t index, unsigned *frac) {
+    uint64_t h = sx_key(seed, 4, 0, (uint64_t)cls, index);
+    if (frac) *frac = (unsigned)((h >> 32) % 100000u);
+    return (int64_t)(1485907200ull + h % (90ull * 86400));
+}
+
+int synth_sketch_load(int cls, uint64_t seed, uint32_t index, sbir_sketch *out) {
+    synth_strokes sk = {0};
+    if (synth_sketch(cls, seed, index, &sk)) return SBIR_ERR;
+    sketch_clear(out);
+    for (int s = 0; s < sk.n_strokes; s++) {
+        sketch_begin_stroke(out);
+        for (int i = sk.start[s]; i < sk.start[s + 1]; i++) sketch_add_point(out, sk.x[i], sk.y[i], 0);
+    }
+    sketch_drop_empty_strokes(out);
+    synth_strokes_free(&sk);
+    snprintf(out->word, sizeof out->word, "%s", synth_classes[cls]);
+    snprintf(out->countrycode, sizeof out->countrycode, "ZZ");
+    out->key_id = synth_sketch_key_id(cls, seed, index);
+    out->recognized = 1;
+    out->timestamp = sketch_time(cls, seed, index, NULL);
+    out->has_time = 0;
+    return SBIR_OK;
+}
+
 static void buf_put(char **b, size_t *len, size_t *cap, const char *s, size_t n) {
     while (*len + n + 1 > *cap) *b = reallocCheck(*b, *cap *= 2);
     memcpy(*b + *len, s, n);
@@ -270,9 +296,8 @@ char *synth_sketch_ndjson(const synth_strokes *s, int cls, uint64_t seed, uint32
     size_t cap = 256 + (size_t)s->n_points * 8, len = 0;
     char *b = mallocCheck(cap), tmp[256];
     b[0] = 0;
-    /* a plausible 2017 timestamp, derived from the key so it is reproducible */
-    uint64_t h = sx_key(seed, 4, 0, (uint64_t)cls, index);
-    time_t t = (time_t)(1485907200ull + h % (90ull * 86400));
+    unsigned frac;
+    time_t t = (time_t)sketch_time(cls, seed, index, &frac);
     struct tm tm;
     gmtime_r(&t, &tm);
     char ts[64];
@@ -280,7 +305,7 @@ char *synth_sketch_ndjson(const synth_strokes *s, int cls, uint64_t seed, uint32
     int n = snprintf(tmp, sizeof tmp,
                      "{\"word\":\"%s\",\"countrycode\":\"ZZ\",\"timestamp\":\"%s.%05u UTC\",\"recognized\":true,"
                      "\"key_id\":\"%llu\",\"drawing\":[",
-                     synth_classes[cls], ts, (unsigned)((h >> 32) % 100000u),
+                     synth_classes[cls], ts, frac,
                      (unsigned long long)synth_sketch_key_id(cls, seed, index));
     buf_put(&b, &len, &cap, tmp, (size_t)n);
     for (int k = 0; k < s->n_strokes; k++) {
