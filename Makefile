@@ -23,7 +23,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc -Itests $(PKG_CFLAGS)
 CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc
-LDLIBS := -ldnnl $(PKG_LIBS) -ljpeg -lopenblas -lstdc++ -lm -lpthread
+LDLIBS := -ldnnl $(PKG_LIBS) -ljpeg -lfaiss -lopenblas -lstdc++ -lm -lpthread
 LDFLAGS := -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address -fsanitize=undefined)
 
 LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
