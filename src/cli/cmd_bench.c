@@ -171,8 +171,8 @@ static int step(our_step *s, int B) {
 }
 
 static void print_layers(const net *n, int B, int steps, double peak) {
-    printf("%-34s %9s %7s %5s | %9s %7s %5s | %9s %7s %5s | %8s\n", "layer (per step)", "fwd ms", "GF/s", "%pk",
-           "bwd-d ms", "GF/s", "%pk", "bwd-w ms", "GF/s", "%pk", "other ms");
+    printf("%-34s %9s %7s %5s | %9s %7s %5s | %9s %7s %5s | %8s %8s\n", "layer (per step)", "fwd ms", "GF/s", "%pk",
+           "bwd-d ms", "GF/s", "%pk", "bwd-w ms", "GF/s", "%pk", "bn ms", "wreo ms");
     double tot[NET_T_COUNT] = {0}, conv_t = 0, conv_f = 0, big_t = 0, big_f = 0;
     for (int l = 0; l < n->n_layers; l++) {
         char desc[64];
@@ -186,9 +186,9 @@ static void print_layers(const net *n, int B, int steps, double peak) {
                 printf(" %9.2f %7.1f %4.0f%%", t[k] * 1e3, f[k] / t[k] * 1e-9, 100 * f[k] / t[k] * 1e-9 / peak);
             else
                 printf(" %9.2f %7s %5s", t[k] * 1e3, "", "");
-            printf(k < 2 ? " |" : " |");
+            printf(" |");
         }
-        printf(" %8.2f\n", t[NET_T_OTHER] * 1e3);
+        printf(" %8.2f %8.2f\n", t[NET_T_OTHER] * 1e3, t[NET_T_WEIGHTS] * 1e3);
         if (n->layers[l].kind == NET_CONV) {
             conv_t += t[0] + t[1] + t[2], conv_f += f[0] + f[1] + f[2];
             if (n->layers[l].C >= 32) big_t += t[0] + t[1] + t[2], big_f += f[0] + f[1] + f[2];
@@ -197,8 +197,9 @@ static void print_layers(const net *n, int B, int steps, double peak) {
     printf("convolutions: %.1f ms, %.1f GFLOP/s = %.0f%% of peak (those with >= 32 input channels: %.0f%%)\n",
            conv_t * 1e3, conv_f / conv_t * 1e-9, 100 * conv_f / conv_t * 1e-9 / peak,
            big_t > 0 ? 100 * big_f / big_t * 1e-9 / peak : 0.0);
-    printf("per-layer sum: fwd %.1f ms, bwd-data %.1f ms, bwd-weights %.1f ms, other (BN+ReLU, weight reorders) %.1f ms\n",
-           tot[0] * 1e3, tot[1] * 1e3, tot[2] * 1e3, tot[3] * 1e3);
+    printf("per-layer sum: fwd %.1f ms, bwd-data %.1f ms, bwd-weights %.1f ms, batch norm + ReLU %.1f ms, weight "
+           "reorders %.1f ms\n",
+           tot[0] * 1e3, tot[1] * 1e3, tot[2] * 1e3, tot[NET_T_OTHER] * 1e3, tot[NET_T_WEIGHTS] * 1e3);
 }
 
 static int train_step_bench(const bench_opts *o) {

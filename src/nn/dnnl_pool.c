@@ -73,35 +73,45 @@ static void direct_forward(dn_pool *p, const float *x, float *y) {
         }
 }
 
-/* Every input row is written: windows cover rows [0, OH*K), the rest (floor division) gets zeros. */
-static void direct_backward(dn_pool *p, const float *dy, float *dx) {
-    const int blk = p->direct_blk, CB = (p->C + blk - 1) / blk, H = p->H, W = p->W, K = p->KH, OH = p->OH, OW = p->OW;
+/* One window row (oh) of the input gradient, every element written (the columns and, for the last
+ * oh, rows past the last window get zeros: floor division leaves them out of every window). */
+static inline __attribute__((always_inline)) void bwd_row(const dn_pool *p, const float *dy, float *dx, int nb,
+                                                           int oh, const int blk) {
+    const int H = p->H, W = p->W, K = p->KH, OH = p->OH, OW = p->OW;
     const float inv = 1.0f / (float)(K * K);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int nb = 0; nb < p->B * CB; nb++)
-        for (int ih = 0; ih < H; ih++) {
-            float *row = AT(dx, nb, ih, 0, H, W, blk);
-            int oh = ih / K, kh = ih % K;
-            if (oh >= OH) {
-                memset(row, 0, sizeof(float) * W * blk);
-                continue;
-            }
-            for (int iw = 0; iw < W; iw++) {
-                float *d = row + (size_t)iw * blk;
-                int ow = iw / K, kw = iw % K;
-                if (ow >= OW) {
-                    for (int c = 0; c < blk; c++) d[c] = 0;
-                    continue;
-                }
-                const float *g = AT(dy, nb, oh, ow, OH, OW, blk);
+    int h_end = oh == OH - 1 ? H : (oh + 1) * K;
+    for (int ih = oh * K; ih < h_end; ih++) {
+        float *row = AT(dx, nb, ih, 0, H, W, blk);
+        if (ih >= OH * K) {
+            memset(row, 0, sizeof(float) * W * blk);
+            continue;
+        }
+        int kh = ih - oh * K;
+        for (int ow = 0; ow < OW; ow++) {
+            const float *g = AT(dy, nb, oh, ow, OH, OW, blk);
+            const unsigned char *a = p->direct_ws + (g - dy);
+            for (int kw = 0; kw < K; kw++) {
+                float *d = row + (size_t)(ow * K + kw) * blk;
                 if (p->max) {
-                    const unsigned char *a = p->direct_ws + (g - dy);
                     unsigned char k = (unsigned char)(kh * K + kw);
                     for (int c = 0; c < blk; c++) d[c] = a[c] == k ? g[c] : 0.0f;
                 } else {
                     for (int c = 0; c < blk; c++) d[c] = g[c] * inv;
                 }
             }
+        }
+        memset(row + (size_t)OW * K * blk, 0, sizeof(float) * (W - OW * K) * blk);
+    }
+}
+
+static void direct_backward(dn_pool *p, const float *dy, float *dx) {
+    const int blk = p->direct_blk, CB = (p->C + blk - 1) / blk;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int nb = 0; nb < p->B * CB; nb++)
+        for (int oh = 0; oh < p->OH; oh++) {
+            if (blk == 16) bwd_row(p, dy, dx, nb, oh, 16);
+            else if (blk == 8) bwd_row(p, dy, dx, nb, oh, 8);
+            else bwd_row(p, dy, dx, nb, oh, 1);
         }
 }
 

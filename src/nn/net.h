@@ -57,9 +57,11 @@ typedef struct {
 } net_tensor;
 
 /* Per-layer timing, accumulated over calls (seconds). For a conv layer, FWD/BWD_DATA/BWD_WEIGHTS
- * time the convolution alone and OTHER the batch norm + ReLU and weight reorders, so conv GFLOP/s
- * can be computed; for other layers everything is in FWD / BWD_DATA. */
-enum { NET_T_FWD, NET_T_BWD_DATA, NET_T_BWD_WEIGHTS, NET_T_OTHER, NET_T_COUNT };
+ * time the convolution alone, OTHER the batch norm + ReLU (forward and backward), WEIGHTS the weight
+ * reorders (plain master -> blocked before a forward after a parameter change; blocked gradient ->
+ * plain sum after backward), so conv GFLOP/s can be computed; for layers without weights
+ * everything is in FWD / BWD_DATA. */
+enum { NET_T_FWD, NET_T_BWD_DATA, NET_T_BWD_WEIGHTS, NET_T_OTHER, NET_T_WEIGHTS, NET_T_COUNT };
 
 typedef struct net {
     char *spec;

@@ -178,7 +178,7 @@ static int load_weights(net *n, dl_inst *I) {
         if (L->kind == NET_CONV) DN_TRY(dn_conv_load_weights(&I->L[l].conv, net_param(n, L->t_weight), NULL));
         if (L->kind == NET_LINEAR)
             DN_TRY(dn_linear_load_weights(&I->L[l].lin, net_param(n, L->t_weight), net_param(n, L->t_bias)));
-        n->times[l][NET_T_OTHER] += sbir_now() - t0;
+        n->times[l][NET_T_WEIGHTS] += sbir_now() - t0;
     }
     I->version = n->version;
     return SBIR_OK;
@@ -261,8 +261,11 @@ static int dl_backward(net *n, const float *dout) {
             if (dx) DN_TRY(dn_conv_backward_data(&D->conv, D->dout, dx));
             t0 = sbir_now();
             n->times[l][NET_T_BWD_DATA] += t0 - t1;
-            DN_TRY(dn_conv_backward_weights(&D->conv, x, D->dout, net_grad(n, L->t_weight), NULL));
-            n->times[l][NET_T_BWD_WEIGHTS] += sbir_now() - t0;
+            DN_TRY(dn_conv_backward_weights(&D->conv, x, D->dout, NULL, NULL));
+            t1 = sbir_now();
+            n->times[l][NET_T_BWD_WEIGHTS] += t1 - t0;
+            DN_TRY(dn_weights_grad(&D->conv.w, net_grad(n, L->t_weight)));
+            n->times[l][NET_T_WEIGHTS] += sbir_now() - t1;
             break;
         case NET_MAXPOOL:
         case NET_AVGPOOL:
@@ -274,8 +277,11 @@ static int dl_backward(net *n, const float *dout) {
             if (dx) DN_TRY(dn_linear_backward_data(&D->lin, D->dout, dx));
             t1 = sbir_now();
             n->times[l][NET_T_BWD_DATA] += t1 - t0;
-            DN_TRY(dn_linear_backward_weights(&D->lin, x, D->dout, net_grad(n, L->t_weight), net_grad(n, L->t_bias)));
-            n->times[l][NET_T_BWD_WEIGHTS] += sbir_now() - t1;
+            DN_TRY(dn_linear_backward_weights(&D->lin, x, D->dout, NULL, net_grad(n, L->t_bias)));
+            t0 = sbir_now();
+            n->times[l][NET_T_BWD_WEIGHTS] += t0 - t1;
+            DN_TRY(dn_weights_grad(&D->lin.w, net_grad(n, L->t_weight)));
+            n->times[l][NET_T_WEIGHTS] += sbir_now() - t0;
             break;
         case NET_RELU:
             if (dx) DN_TRY(dn_eltwise_backward(&D->elt, x, D->dout, dx));
