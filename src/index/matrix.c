@@ -81,9 +81,11 @@ void sbir_quantize_rows(sbir_elem elem, const float *x, int64_t n, int dim, void
         memcpy(out, x, total * 4);
     } else if (elem == SBIR_ELEM_F16) {
         uint16_t *o = out;
+#pragma omp parallel for schedule(static) if (total >= (1u << 20))
         for (size_t i = 0; i < total; i++) o[i] = sbir_f32_to_f16(x[i]);
     } else if (elem == SBIR_ELEM_I8) {
         int8_t *o = out;
+#pragma omp parallel for schedule(static) if (n >= 16384)
         for (int64_t r = 0; r < n; r++) {
             const float *row = x + (size_t)r * dim;
             float m = 0;
@@ -113,22 +115,27 @@ void sbir_matrix_row(const sbir_matrix *m, int64_t r, float *out) {
 }
 
 void sbir_prefilter_compute(const sbir_matrix *m, int8_t *codes, float *scale, float *err, float *max_norm) {
-    float *row = mallocCheck((size_t)m->dim * sizeof(float));
     double mx = 0;
-    for (int64_t r = 0; r < m->n; r++) {
-        sbir_matrix_row(m, r, row);
-        int8_t *c = codes + (size_t)r * m->dim;
-        sbir_quantize_rows(SBIR_ELEM_I8, row, 1, m->dim, c, &scale[r]);
-        double e = 0, nn = 0;
-        for (int j = 0; j < m->dim; j++) {
-            double d = (double)row[j] - (double)scale[r] * (double)c[j];
-            e += d * d;
-            nn += (double)row[j] * row[j];
+    /* rows are independent; large matrices (index writing) are worth the threads */
+#pragma omp parallel reduction(max : mx) if (m->n >= 16384)
+    {
+        float *row = mallocCheck((size_t)m->dim * sizeof(float));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < m->n; r++) {
+            sbir_matrix_row(m, r, row);
+            int8_t *c = codes + (size_t)r * m->dim;
+            sbir_quantize_rows(SBIR_ELEM_I8, row, 1, m->dim, c, &scale[r]);
+            double e = 0, nn = 0;
+            for (int j = 0; j < m->dim; j++) {
+                double d = (double)row[j] - (double)scale[r] * (double)c[j];
+                e += d * d;
+                nn += (double)row[j] * row[j];
+            }
+            /* A bound must never be below the truth: round up generously. */
+            err[r] = nextafterf((float)(sqrt(e) * (1 + 1e-6)), INFINITY);
+            if (nn > mx) mx = nn;
         }
-        /* A bound must never be below the truth: round up generously. */
-        err[r] = nextafterf((float)(sqrt(e) * (1 + 1e-6)), INFINITY);
-        if (nn > mx) mx = nn;
+        free(row);
     }
     *max_norm = nextafterf((float)(sqrt(mx) * (1 + 1e-6)), INFINITY);
-    free(row);
 }

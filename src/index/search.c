@@ -228,6 +228,7 @@ static int run(job *j, int k, const sbir_search_opts *o, sbir_hit *out) {
     if (eligible == 0) return 0;
     int kk = (int64_t)k < eligible ? k : (int)eligible;
     /* Two passes pay when the codes are much smaller than the rows and k is a small share of them. */
+    if (o && o->rescored) *o->rescored = 0;
     j->pf = !(o && o->no_prefilter) && m->pre && (!j->fused || j->m[1]->pre) && m->n <= (int64_t)UINT32_MAX &&
             (int64_t)kk * 8 <= eligible;
 
@@ -268,17 +269,19 @@ static int run(job *j, int k, const sbir_search_opts *o, sbir_hit *out) {
         uint32_t idx[BLOCK];
         float sc[BLOCK];
         int nb = 0;
+        int64_t rescored = 0;
         for (int p = 0; p < nt; p++) {
             for (int64_t i = 0; i < parts[p].nc; i++) {
                 if (!(parts[p].cand_ub[i] >= tau)) continue;
                 idx[nb++] = (uint32_t)parts[p].cand[i];
-                if (nb == BLOCK) score_rows(j, 0, idx, nb, sc), offer(&t, sc, 0, idx, nb), nb = 0;
+                if (nb == BLOCK) score_rows(j, 0, idx, nb, sc), offer(&t, sc, 0, idx, nb), rescored += nb, nb = 0;
             }
             free(parts[p].cand);
             free(parts[p].cand_ub);
         }
         if (nb > 0) score_rows(j, 0, idx, nb, sc), offer(&t, sc, 0, idx, nb);
         n = t.n;
+        if (o && o->rescored) *o->rescored = rescored + nb;
         qsort(all, (size_t)n, sizeof(sbir_hit), hit_cmp);
     }
     if (n > kk) n = kk;

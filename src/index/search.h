@@ -47,6 +47,8 @@ typedef struct {
     int64_t n_rows;
     int no_prefilter;      /* 1: ignore the matrices' prefilters and scan every full-precision row (the
                               same answer, slower; for benchmarks and tests) */
+    int64_t *rescored;     /* optional out: rows the two-pass search re-scored in full precision
+                              (0 when it did not apply) */
 } sbir_search_opts;
 
 /* Top-k rows of m by q . row (q has m->dim floats, finite). out: k hits, best first. Returns the number
