@@ -73,6 +73,12 @@ static char *tpath(const char *name) {
 }
 
 /* The stored matrix row r equals what the writer should have stored for float row x. */
+static int same_hits(const sbir_hit *a, const sbir_hit *b, int n) { /* field by field: hits have padding */
+    for (int i = 0; i < n; i++)
+        if (a[i].row != b[i].row || a[i].score != b[i].score) return 0;
+    return 1;
+}
+
 static int row_matches(const sbir_matrix *m, int64_t r, const float *x) {
     const unsigned char *p = (const unsigned char *)m->data + (size_t)r * m->row_bytes;
     if (m->elem == SBIR_ELEM_F32) return memcmp(p, x, (size_t)m->dim * 4) == 0;
@@ -136,6 +142,13 @@ static void test_round_trip(void) {
                 CHECK(c.pre->max_norm >= 1.0f && c.pre->max_norm < 1.001f, "max_norm %g", (double)c.pre->max_norm);
             }
             check_contents(ix, &d, 0, wp, "round trip");
+            /* searching the mapping (two-pass where there is a prefilter) equals a full scan */
+            sbir_hit a[10], b2[10];
+            sbir_search_opts full = {.no_prefilter = 1};
+            int na = search_topk(&c, d.content + 7 * 48, 10, NULL, a);
+            int nb = search_topk(&c, d.content + 7 * 48, 10, &full, b2);
+            CHECK(na == 10 && nb == 10 && same_hits(a, b2, 10), "%s", "mapped search differs from full scan");
+            CHECK(a[0].row == 7, "a row is not its own nearest neighbour (%lld)", (long long)a[0].row);
             index_close(ix);
             free_data(&d);
         }
@@ -180,6 +193,10 @@ static void test_append(void) {
             /* old rows are copied raw */
             sbir_matrix ca = index_content(ia), cb = index_content(ib);
             CHECK(memcmp(ca.data, cb.data, 200 * ca.row_bytes) == 0, "%s", sbir_last_error());
+            sbir_hit h1[5], h2[5];
+            sbir_search_opts full = {.no_prefilter = 1};
+            int n1 = search_topk(&cb, b.content + 3 * 32, 5, NULL, h1), n2 = search_topk(&cb, b.content + 3 * 32, 5, &full, h2);
+            CHECK(n1 == 5 && n2 == 5 && same_hits(h1, h2, 5) && h1[0].row == 203, "%s", "search after append");
             index_close(ib);
         }
         /* a label table that extends the old one, and appending over the open file itself */
