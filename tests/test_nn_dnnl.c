@@ -57,13 +57,14 @@ static float *mem_read(dnnl_memory_t m) {
 }
 /* Input layouts: 0 plain NCHW (or, for a convolution, its own choice), 1 what a previous
  * convolution would produce on this CPU, 2 nChw16c forced (on AVX2 machines not the native
- * blocking, which exercises the layers' fallbacks). */
-static const char *layout_name[] = {"", " native-blocked", " nChw16c"};
+ * blocking, which exercises the layers' fallbacks), 3 NHWC (pooling then runs oneDNN's primitive
+ * instead of its direct kernel). */
+static const char *layout_name[] = {"", " native-blocked", " nChw16c", " nhwc"};
 static void layout_md(dnnl_memory_desc_t *md, int layout, int B, int C, int H, int W) {
     dnnl_dims_t d = {B, C, H, W};
     if (layout == 0) dn_md_plain(md, 4, d);
     else if (layout == 1) dn_md_act(md, B, C, H, W);
-    else dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, dnnl_aBcd16b);
+    else dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, layout == 2 ? dnnl_aBcd16b : dnnl_acdb);
 }
 
 static void conv_case(int B, int C, int H, int W, int OC, int K, int S, int P, int bias, int blocked_src) {
@@ -181,6 +182,8 @@ static void test_bn(void) {
     bn_case(1, 20, 7, 9, 1, 2);
     bn_case(3, 24, 13, 13, 0, 1);
     bn_case(2, 5, 6, 6, 1, 0);
+    bn_case(2, 24, 7, 9, 1, 3);
+    bn_case(3, 16, 5, 5, 0, 3);
 }
 
 /* kind: 0 max, 1 avg, 2 global avg. */
@@ -234,6 +237,8 @@ static void test_pool(void) {
     pool_case(2, 2, 32, 4, 4, 0, 0, 0, 1);
     pool_case(2, 1, 20, 7, 9, 0, 0, 0, 1);
     pool_case(0, 2, 24, 9, 9, 2, 2, 0, 2);
+    pool_case(0, 2, 24, 9, 9, 2, 2, 0, 3);
+    pool_case(1, 2, 16, 8, 8, 2, 2, 0, 3);
 }
 
 static void eltwise_case(float slope, int B, int C, int H, int W, int blocked) {

@@ -282,12 +282,21 @@ static int train_step_bench(const bench_opts *o) {
     return rc == SBIR_OK ? 0 : cli_fail_last();
 }
 
+/* `sbir bench search` lives in cmd_bench_search.c (another module); weak so that this file links
+ * before / without it. Called with argv[0] = "search". */
+int cmd_bench_search(int argc, char **argv) __attribute__((weak));
+
 int cmd_bench(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "search")) {
+        if (!cmd_bench_search) return cli_fail("bench search: not built into this program");
+        return cmd_bench_search(argc - 1, argv + 1);
+    }
     if (cli_wants_help(argc, argv)) {
         fputs(k_usage, stdout);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "train-step")) return cli_usage_error("bench", "expected 'train-step'");
+    if (argc < 2 || strcmp(argv[1], "train-step"))
+        return cli_usage_error("bench", "expected 'train-step'%s", cmd_bench_search ? " or 'search'" : "");
     bench_opts o = {SBIR_NET_DEFAULT, "/usr/bin/python3", 64, 2, 5, 3, 64, 0, 436.0};
     static const struct option opts[] = {{"torch", no_argument, 0, 't'},       {"batch", required_argument, 0, 'b'},
                                          {"threads", required_argument, 0, 'j'}, {"runs", required_argument, 0, 'n'},

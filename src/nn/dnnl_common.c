@@ -68,6 +68,26 @@ int dn_md_act(dnnl_memory_desc_t *md, int B, int C, int H, int W) {
     return SBIR_OK;
 }
 
+int dn_direct_enabled(void) {
+    const char *e = getenv("SBIR_DNNL_NO_DIRECT");
+    return !(e && !strcmp(e, "1"));
+}
+
+int dn_md_dense_block(const dnnl_memory_desc_t *md, dnnl_format_tag_t *tag) {
+    static const dnnl_format_tag_t tags[] = {dnnl_abcd, dnnl_aBcd8b, dnnl_aBcd16b};
+    static const int blks[] = {1, 8, 16};
+    if (md->ndims != 4) return 0;
+    for (int i = 0; i < 3; i++) {
+        dnnl_memory_desc_t d;
+        if (dnnl_memory_desc_init_by_tag(&d, 4, md->dims, dnnl_f32, tags[i]) == dnnl_success &&
+            dnnl_memory_desc_equal(&d, md)) {
+            if (tag) *tag = tags[i];
+            return blks[i];
+        }
+    }
+    return 0;
+}
+
 int dn_md_plain_like(dnnl_memory_desc_t *plain, const dnnl_memory_desc_t *md) {
     return dn_md_plain(plain, md->ndims, md->dims);
 }

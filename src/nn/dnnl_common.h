@@ -46,6 +46,12 @@ int dn_md_any(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims);
 /* The layout oneDNN's convolutions produce for a (B,C,H,W) activation on this CPU (nChw16c with
  * AVX-512, nChw8c with AVX2): what layers exchange inside a network. */
 int dn_md_act(dnnl_memory_desc_t *md, int B, int C, int H, int W);
+/* The channel block (1, 8 or 16) if md is a dense abcd / aBcd8b / aBcd16b layout (and its tag),
+ * else 0: the layouts our own direct kernels (pooling, batch norm) handle. */
+int dn_md_dense_block(const dnnl_memory_desc_t *md, dnnl_format_tag_t *tag);
+/* 0 when the environment sets SBIR_DNNL_NO_DIRECT=1: every layer then uses oneDNN's primitives
+ * (for A/B timing and for debugging the direct kernels). */
+int dn_direct_enabled(void);
 /* Plain descriptor with md's dims. */
 int dn_md_plain_like(dnnl_memory_desc_t *plain, const dnnl_memory_desc_t *md);
 int dn_md_is_plain(const dnnl_memory_desc_t *md);

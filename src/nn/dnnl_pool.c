@@ -5,21 +5,6 @@
 
 #include "nn/ops.h"
 
-/* The channel block of md if it is dense abcd / aBcd8b / aBcd16b, else 0. */
-static int dense_block(const dnnl_memory_desc_t *md, dnnl_format_tag_t *tag) {
-    static const dnnl_format_tag_t tags[] = {dnnl_abcd, dnnl_aBcd8b, dnnl_aBcd16b};
-    static const int blks[] = {1, 8, 16};
-    for (int i = 0; i < 3; i++) {
-        dnnl_memory_desc_t d;
-        if (dnnl_memory_desc_init_by_tag(&d, 4, md->dims, dnnl_f32, tags[i]) == dnnl_success &&
-            dnnl_memory_desc_equal(&d, md)) {
-            *tag = tags[i];
-            return blks[i];
-        }
-    }
-    return 0;
-}
-
 /* Element (n, cb, h, w, lane) of a channel-blocked tensor with CB blocks of blk lanes; blk = 1 is
  * plain NCHW. Padded lanes (C not a multiple of blk) hold zeros in and out. */
 #define AT(base, nb, h, w, H, W, blk) ((base) + ((((size_t)(nb) * (H) + (h)) * (W) + (w)) * (blk)))
@@ -124,7 +109,7 @@ int dn_pool_init(dn_pool *p, const dnnl_memory_desc_t *src_md, int max, int KH, 
     if (p->OH < 1 || p->OW < 1) return sbir_error("pooling: %dx%d input is smaller than the %dx%d window", p->H, p->W, KH, KW);
     p->src_md = *src_md;
     dnnl_format_tag_t tag;
-    int blk = KH == KW && KH == S && P == 0 && KH <= 16 ? dense_block(src_md, &tag) : 0;
+    int blk = KH == KW && KH == S && P == 0 && KH <= 16 && dn_direct_enabled() ? dn_md_dense_block(src_md, &tag) : 0;
     if (blk) {
         dnnl_dims_t od = {p->B, p->C, p->OH, p->OW};
         DN_CHECK(dnnl_memory_desc_init_by_tag(&p->dst_md, 4, od, dnnl_f32, tag));
