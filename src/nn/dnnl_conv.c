@@ -15,6 +15,14 @@ typedef struct {
  * ones let oneDNN choose more of them. The first one with a jit implementation wins; if every one
  * is a reference implementation the last is kept (correct, slow). */
 enum { FWD, BWD_WEIGHTS, BWD_DATA };
+
+/* SBIR_DNNL_CONV_AUTO=1 lets oneDNN choose the algorithm (Winograd where its heuristics expect it to
+ * win: AVX-512 only, 3x3). Off by default: not measured on the target machine yet, and Winograd is
+ * slightly less accurate. */
+static dnnl_alg_kind_t conv_alg(void) {
+    const char *e = getenv("SBIR_DNNL_CONV_AUTO");
+    return e && !strcmp(e, "1") ? dnnl_convolution_auto : dnnl_convolution_direct;
+}
 static int make_pd(dnnl_primitive_desc_t *pd, int kind, int variant, const dn_conv *c, const conv_shape *sh,
                    const dnnl_memory_desc_t *given_src, const_dnnl_primitive_desc_t hint) {
     dnnl_convolution_desc_t d;
@@ -22,13 +30,13 @@ static int make_pd(dnnl_primitive_desc_t *pd, int kind, int variant, const dn_co
     const dnnl_memory_desc_t *dst = variant == 0 || (kind == BWD_DATA && variant == 1) ? &c->dst_md : &sh->dst_any;
     dnnl_status_t s;
     if (kind == FWD)
-        s = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src, &sh->wei_any,
+        s = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, conv_alg(), src, &sh->wei_any,
                                                sh->bmd, &sh->dst_any, sh->str, sh->pad, sh->pad);
     else if (kind == BWD_WEIGHTS)
-        s = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, src, &sh->wei_any, sh->bmd, dst,
+        s = dnnl_convolution_backward_weights_desc_init(&d, conv_alg(), src, &sh->wei_any, sh->bmd, dst,
                                                         sh->str, sh->pad, sh->pad);
     else
-        s = dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, src, &sh->wei_any, dst, sh->str,
+        s = dnnl_convolution_backward_data_desc_init(&d, conv_alg(), src, &sh->wei_any, dst, sh->str,
                                                      sh->pad, sh->pad);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(pd, &d, NULL, dn_engine(), hint);
     if (s != dnnl_success) *pd = NULL;
