@@ -83,6 +83,8 @@ typedef struct net {
     void *impl; /* backend state */
 } net;
 
+/* spec NULL or "" = SBIR_NET_DEFAULT. The parameters start as net_init(n, 0) would set them; the
+ * oneDNN backend builds its primitives for max_batch here (so a bad spec fails now). */
 net *net_create(const char *spec, int in_c, int in_h, int in_w, int max_batch, net_backend backend);
 void net_free(net *n);
 const char *net_backend_name(net_backend b);
