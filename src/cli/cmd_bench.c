@@ -171,7 +171,7 @@ static int step(our_step *s, int B) {
 }
 
 static void print_layers(const net *n, int B, int steps, double peak) {
-    printf("%-34s %9s %7s %5s | %9s %7s %5s | %9s %7s %5s | %8s %8s\n", "layer (per step)", "fwd ms", "GF/s", "%pk",
+    printf("%-34s %9s %7s %5s | %9s %7s %5s | %9s %7s %5s | %8s %8s\n", "layer (mean per step)", "fwd ms", "GF/s", "%pk",
            "bwd-d ms", "GF/s", "%pk", "bwd-w ms", "GF/s", "%pk", "bn ms", "wreo ms");
     double tot[NET_T_COUNT] = {0}, conv_t = 0, conv_f = 0, big_t = 0, big_f = 0;
     for (int l = 0; l < n->n_layers; l++) {
