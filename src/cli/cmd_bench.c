@@ -113,16 +113,19 @@ static int torch_start(torch_child *t, const bench_opts *o, char *info, size_t i
     snprintf(batch, sizeof batch, "%d", o->batch);
     snprintf(size, sizeof size, "%d", o->size);
     snprintf(threads, sizeof threads, "%d", o->threads);
+    /* Set here, not in the child: only async-signal-safe calls between fork and exec (our OpenMP
+     * runtime read its own setting at start-up, so this does not change our thread count). */
+    setenv("OMP_NUM_THREADS", threads, 1);
+    static const char exec_failed[] = "error cannot run the Python interpreter\n";
     fflush(NULL);
     t->pid = fork();
     if (t->pid < 0) return sbir_error("fork: %s", strerror(errno));
     if (t->pid == 0) {
         dup2(in[0], 0), dup2(out[1], 1);
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-        setenv("OMP_NUM_THREADS", threads, 1);
         execl(o->python, o->python, script, "--spec", o->spec, "--batch", batch, "--size", size, "--threads", threads,
               (char *)NULL);
-        printf("error cannot run %s: %s\n", o->python, strerror(errno));
+        if (write(1, exec_failed, sizeof exec_failed - 1) < 0) _exit(126);
         _exit(127);
     }
     close(in[0]), close(out[1]);
