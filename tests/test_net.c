@@ -8,6 +8,7 @@
  * Tolerances, relative to max |reference| of each tensor: features 1e-3 and gradients 2e-3 after
  * several layers (each layer is checked at 1e-4 / 1e-3 in test_nn_dnnl.c; the batch norms of a tiny
  * batch amplify the float rounding differences a little layer after layer). */
+#include <omp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,6 +98,27 @@ static void test_backends_agree(void) {
     compare_backends("c16,c16,p,c24,a,c32,p,g,l20,r,l10", 3, 13, 15, 3); /* every layer kind, odd sizes */
     compare_backends("c8,p,c20,l7", 1, 9, 7, 2);                         /* flatten of a blocked tensor */
     compare_backends(SBIR_NET_DEFAULT, 3, 16, 16, 2);
+}
+
+/* A net running on its own thread count (net_set_threads) computes the same, within float
+ * reassociation, and leaves the caller's OpenMP setting alone. */
+static void test_threads(void) {
+    sbir_rng rng;
+    rng_seed(&rng, 3);
+    net *n = net_create("c16,p,c32,g,l8", 3, 12, 12, 4, NET_BACKEND_DNNL);
+    CHECK(n != NULL, "%s", sbir_last_error());
+    if (!n) return;
+    float *x = rnd(4 * 3 * 12 * 12, &rng), *d = rnd(4 * 8, &rng), f0[4 * 8];
+    const float *f = net_forward(n, x, 4, 1);
+    memcpy(f0, f, sizeof f0);
+    int before = omp_get_max_threads();
+    net_set_threads(n, 1);
+    f = net_forward(n, x, 4, 1);
+    CHECK(f && rel_err(f, f0, 4 * 8) <= 1e-5, "1-thread features differ");
+    CHECK(net_backward(n, d) == SBIR_OK, "%s", sbir_last_error());
+    CHECK(omp_get_max_threads() == before, "the caller's thread count changed");
+    free(x), free(d);
+    net_free(n);
 }
 
 static void test_spec_errors(void) {
@@ -241,6 +263,7 @@ static void test_learns(void) {
 int main(void) {
     RUN(test_spec_errors);
     RUN(test_backends_agree);
+    RUN(test_threads);
     RUN(test_save_load);
     RUN(test_learns);
     return test_summary();

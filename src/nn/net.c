@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <omp.h>
 #include <string.h>
 
 #include "nn/net_impl.h"
@@ -109,6 +110,18 @@ static int parse_spec(net *n) {
     return rc;
 }
 
+/* The net's thread count around a backend call; returns the caller's, for leave_threads. */
+static int enter_threads(const net *n) {
+    int prev = omp_get_max_threads();
+    if (n->threads > 0 && n->threads != prev) omp_set_num_threads(n->threads);
+    return prev;
+}
+static void leave_threads(const net *n, int prev) {
+    if (n->threads > 0 && n->threads != prev) omp_set_num_threads(prev);
+}
+
+void net_set_threads(net *n, int threads) { n->threads = threads > 0 ? threads : 0; }
+
 net *net_create(const char *spec, int in_c, int in_h, int in_w, int max_batch, net_backend backend) {
     if (!spec || !*spec) spec = SBIR_NET_DEFAULT;
     if (in_c < 1 || in_h < 1 || in_w < 1 || max_batch < 1 || in_c > 4096 || in_h > 16384 || in_w > 16384) {
@@ -183,14 +196,19 @@ const float *net_forward(net *n, const float *input, int B, int training) {
         return NULL;
     }
     n->last_B = 0;
+    int prev = enter_threads(n);
     const float *out = backend_ops(n->backend)->forward(n, input, B, training);
+    leave_threads(n, prev);
     if (out) n->last_B = B, n->last_training = training;
     return out;
 }
 
 int net_backward(net *n, const float *dout) {
     if (!n->last_B || !n->last_training) return sbir_error("net: backward without a training forward before it");
-    return backend_ops(n->backend)->backward(n, dout);
+    int prev = enter_threads(n);
+    int rc = backend_ops(n->backend)->backward(n, dout);
+    leave_threads(n, prev);
+    return rc;
 }
 
 void net_zero_grad(net *n) { memset(n->grads, 0, sizeof(float) * n->n_params); }

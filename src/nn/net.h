@@ -75,6 +75,7 @@ typedef struct net {
     float *params, *grads, *bufs;
     float bn_momentum, bn_eps; /* 0.1 and 1e-5, PyTorch's defaults */
     uint64_t version;          /* bumped whenever params change */
+    int threads;               /* OpenMP threads for this net's work; 0 = the caller's setting */
     int last_B, last_training; /* the forward that net_backward differentiates */
     double (*times)[NET_T_COUNT];
     /* optimiser state, allocated on first use */
@@ -87,6 +88,13 @@ typedef struct net {
  * oneDNN backend builds its primitives for max_batch here (so a bad spec fails now). */
 net *net_create(const char *spec, int in_c, int in_h, int in_w, int max_batch, net_backend backend);
 void net_free(net *n);
+/* Threads for this net's forward/backward (0 = whatever OpenMP has for the caller: OMP_NUM_THREADS
+ * or omp_set_num_threads). E.g. 1 for batch-1 queries: a parallel region costs a thread wake-up, which
+ * is microseconds on an idle machine but measured ~10 ms per region on a busy one (a batch-1 forward
+ * of the default net: 4 ms on 1 thread, 230 ms on 2 with other work running). oneDNN fixes a
+ * primitive's thread count when it is created, so the oneDNN backend keeps primitives per (batch
+ * size, threads). */
+void net_set_threads(net *n, int threads);
 const char *net_backend_name(net_backend b);
 
 /* He-normal conv/linear weights (he_normal_init), zero biases, gamma 1, beta 0, running mean 0 and

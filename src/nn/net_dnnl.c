@@ -1,6 +1,6 @@
-/* net_dnnl.c — the oneDNN backend. Per batch size, one instance holds every layer's primitives and
- * activation memories, created once and reused each step (a few batch sizes are cached: training
- * at max_batch and queries at 1 must not rebuild each other's). Activations stay in the layouts the
+/* net_dnnl.c — the oneDNN backend. Per batch size and OpenMP thread count, one instance holds
+ * every layer's primitives and activation memories, created once and reused each step (a few are
+ * cached: training at max_batch and queries at 1 must not rebuild each other's). Activations stay in the layouts the
  * convolutions choose (nChw16c on AVX-512/AVX2), gradients flow in the same layouts, so the only
  * reorders are the network input, the final features, their gradient, and the weights (plain master
  * -> blocked once per parameter change, blocked gradient -> plain += once per backward).
@@ -8,6 +8,7 @@
  * Timing: on the CPU engine with the OpenMP runtime a primitive executes synchronously inside
  * dnnl_primitive_execute, so wall-clock time around each call is that primitive's time; the stream
  * is waited on only where our own code reads results (features, BN statistics, bias gradients). */
+#include <omp.h>
 #include <string.h>
 
 #include "nn/dnnl_bn.h"
@@ -29,7 +30,7 @@ typedef struct {
 } dl_layer;
 
 typedef struct {
-    int B;
+    int B, threads; /* built for this batch size and OpenMP thread count */
     uint64_t version; /* of the weights loaded into the blocked copies */
     long last_use;
     dl_layer *L;
@@ -100,7 +101,7 @@ static int layer_init(net *n, dl_layer *D, int l, int B, const dnnl_memory_desc_
 
 static dl_inst *inst_create(net *n, int B) {
     dl_inst *I = callocCheck(1, sizeof *I);
-    I->B = B;
+    I->B = B, I->threads = omp_get_max_threads();
     I->L = callocCheck(n->n_layers, sizeof(dl_layer));
     dnnl_memory_desc_t user_md, last_plain;
     dnnl_dims_t ud = {B, n->in_c, n->in_h, n->in_w};
@@ -135,7 +136,7 @@ static dl_inst *inst_create(net *n, int B) {
 static dl_inst *inst_get(net *n, int B) {
     dl_state *s = n->impl;
     for (int i = 0; i < DL_CACHE; i++) {
-        if (s->cache[i] && s->cache[i]->B == B) {
+        if (s->cache[i] && s->cache[i]->B == B && s->cache[i]->threads == omp_get_max_threads()) {
             s->cache[i]->last_use = ++s->clock;
             return s->cache[i];
         }
@@ -245,6 +246,8 @@ static int dl_backward(net *n, const float *dout) {
     dl_state *s = n->impl;
     dl_inst *I = s->cur;
     if (!I) return sbir_error("net: backward without a successful forward");
+    if (I->threads != omp_get_max_threads())
+        return sbir_error("net: backward with another thread count than its forward");
     DN_TRY(dn_set_ptr(I->dout_user, dout));
     DN_TRY(dn_reorder(I->dout_reorder, I->dout_user, I->L[n->n_layers - 1].dout));
     for (int l = n->n_layers - 1; l >= 0; l--) {
