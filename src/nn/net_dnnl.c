@@ -1,9 +1,10 @@
 /* net_dnnl.c — the oneDNN backend. Per batch size and OpenMP thread count, one instance holds
  * every layer's primitives and activation memories, created once and reused each step (a few are
  * cached: training at max_batch and queries at 1 must not rebuild each other's). Activations stay
- * in the layouts the convolutions choose (nChw16c on AVX-512, nChw8c on AVX2), gradients flow in the same layouts, so the only
- * reorders are the network input, the final features, their gradient, and the weights (plain master
- * -> blocked once per parameter change, blocked gradient -> plain += once per backward).
+ * in the layouts the convolutions choose (nChw16c on AVX-512, nChw8c on AVX2) and gradients flow
+ * in the same layouts, so the only reorders are the network input, the final features, their
+ * gradient, and the weights (plain master -> blocked once per parameter change, blocked gradient ->
+ * plain += once per backward).
  *
  * Timing: on the CPU engine with the OpenMP runtime a primitive executes synchronously inside
  * dnnl_primitive_execute, so wall-clock time around each call is that primitive's time; the stream
