@@ -405,8 +405,9 @@ int cmd_bench_search(int argc, char **argv) {
     if (!ivf || sbir_faiss_train(ivf, ntrain, x) != SBIR_OK || sbir_faiss_add(ivf, n, x) != SBIR_OK) goto fail;
     fprintf(stderr, "IVF%d trained on %lld and filled in %.1f s\n", nlist, (long long)ntrain, sbir_now() - t0);
     cal_truth = exact_rows(&mx, q + (size_t)nq * d, nq, k, nt);
-    /* nprobe in steps of about x1.4 (1 2 3 4 6 8 11 16 23 32 ...): the smallest reaching 0.95 */
-    int nprobe = 1;
+    /* nprobe: steps of about x1.4 (1 2 3 4 6 8 11 16 23 32 ...) up to the first reaching 0.95, then
+     * a bisection between it and the step before for the smallest that does */
+    int nprobe = 1, lo = 0;
     double cal = 0;
     for (int step = 0;; step++) {
         nprobe = step < 4 ? step + 1 : (int)lround(4 * pow(sqrt(2.0), step - 3));
@@ -415,6 +416,15 @@ int cmd_bench_search(int argc, char **argv) {
         cal = mean_recall_faiss(ivf, q + (size_t)nq * d, nq, d, k, cal_truth);
         fprintf(stderr, "  nprobe=%d calibration recall@%d %.4f\n", nprobe, k, cal);
         if (cal >= 0.95 || nprobe == nlist) break;
+        lo = nprobe;
+    }
+    while (cal >= 0.95 && nprobe - lo > 1) { /* invariant: lo fails, nprobe passes */
+        int mid = (lo + nprobe) / 2;
+        sbir_faiss_set_nprobe(ivf, mid);
+        double r = mean_recall_faiss(ivf, q + (size_t)nq * d, nq, d, k, cal_truth);
+        fprintf(stderr, "  nprobe=%d calibration recall@%d %.4f\n", mid, k, r);
+        if (r >= 0.95) nprobe = mid;
+        else lo = mid;
     }
     sbir_faiss_set_nprobe(ivf, nprobe);
     /* FAISS's default parallel_mode splits queries over threads, so one query runs on one thread;

@@ -198,7 +198,10 @@ const char *sbir_faiss_describe(sbir_faiss *f) {
         snprintf(buf, sizeof buf, "Flat");
     else
         snprintf(buf, sizeof buf, "other");
-    f->desc = buf;
+    try {
+        f->desc = buf;
+    } catch (...) {  // out of memory for a short string: keep the previous description
+    }
     return f->desc.c_str();
 }
 
