@@ -15,7 +15,7 @@
  * rebuilt from the sbir index file (index_file.h), which is the source of truth.
  *
  * Thread safety: searching one index from several threads at once is safe (FAISS's search is const);
- * train/add/set_* are not. FAISS parallelises with OpenMP; sbir_faiss_set_threads() sets the OpenMP
+ * train/add/set_* and describe (it keeps its string in the object) are not. FAISS parallelises with OpenMP; sbir_faiss_set_threads() sets the OpenMP
  * thread count of the calling thread. */
 #ifndef SBIR_FAISS_SHIM_H
 #define SBIR_FAISS_SHIM_H
