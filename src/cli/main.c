@@ -19,6 +19,8 @@ static const command k_commands[] = {
     {"info", cmd_info, "counts of a collection per class x style and split"},
     {"train", cmd_train, "train the structure and style networks on a collection"},
     {"eval", cmd_eval, "evaluation tables: sketch mAP per style, sketch + style mAP"},
+    {"index", cmd_index, "embed a collection's images into a search index"},
+    {"query", cmd_query, "search an index with a sketch and a style"},
     {"bench", cmd_bench, "benchmarks: bench train-step [--torch]"},
 };
 
