@@ -12,7 +12,10 @@
 #include "util/common.h"
 #include "util/progress.h"
 
+/* A collection is input like any other: class, style and split may be NULL in a hand-made or damaged
+ * one, and must then mean "unknown" (-1), not a crash. */
 static int find_name(char **names, int n, const char *name) {
+    if (!name) return -1;
     for (int i = 0; i < n; i++)
         if (strcmp(names[i], name) == 0) return i;
     return -1;
@@ -65,14 +68,19 @@ static int load_images(dataset *d, sbir_collection *c) {
     progress_end(&pr);
     int m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!ok[i]) {
+        /* training and evaluation index per-class and per-style tables with these ids */
+        int cls = find_name(d->classes, d->C, im[i].class_name), sty = find_name(d->styles, d->NS, im[i].style);
+        if (ok[i] && (cls < 0 || sty < 0) && !d->first_skip_reason[0])
+            snprintf(d->first_skip_reason, sizeof d->first_skip_reason, "image %lld has no class or no style",
+                     (long long)im[i].id);
+        if (!ok[i] || cls < 0 || sty < 0) {
             d->skipped_images++;
             continue;
         }
         if (m != (int)i) memmove(d->img + px * m, d->img + px * i, px);
-        d->img_class[m] = find_name(d->classes, d->C, im[i].class_name);
-        d->img_style[m] = find_name(d->styles, d->NS, im[i].style);
-        d->img_split[m] = sbir_split_parse(im[i].split);
+        d->img_class[m] = cls;
+        d->img_style[m] = sty;
+        d->img_split[m] = im[i].split ? sbir_split_parse(im[i].split) : -1;
         d->img_id[m] = im[i].id;
         d->img_path[m] = strdupCheck(im[i].path);
         m++;
@@ -117,7 +125,7 @@ static int load_sketches(dataset *d, sbir_collection *c) {
             continue;
         }
         d->sk_class[m] = cls;
-        d->sk_split[m] = sbir_split_parse(sk[i].split);
+        d->sk_split[m] = sk[i].split ? sbir_split_parse(sk[i].split) : -1;
         d->sk_id[m] = sk[i].id;
         m++;
     }
@@ -144,7 +152,10 @@ int dataset_load(dataset *d, const char *collection_path, int S) {
     if (load_images(d, c) != SBIR_OK || load_sketches(d, c) != SBIR_OK) goto done;
     rc = SBIR_OK;
 done:
-    if (rc != SBIR_OK) sbir_error_prefix("%s", collection_path);
+    if (rc != SBIR_OK) {
+        sbir_error_prefix("%s", collection_path);
+        dataset_free(d); /* callers do not free a dataset whose load failed */
+    }
     collection_close(c);
     return rc;
 }
