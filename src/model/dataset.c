@@ -142,8 +142,9 @@ int dataset_load(dataset *d, const char *collection_path, int S) {
     size_t nc = 0, ns = 0;
     int rc = SBIR_ERR;
     if (collection_classes(c, "images", &d->classes, &nc) != SBIR_OK) goto done;
+    d->C = (int)nc; /* set at once: dataset_free needs the count if the next query fails */
     if (collection_styles(c, &d->styles, &ns) != SBIR_OK) goto done;
-    d->C = (int)nc, d->NS = (int)ns;
+    d->NS = (int)ns;
     if (d->C < 2 || d->NS < 1) {
         sbir_error("%s: needs gallery images of at least 2 classes (has %d classes, %d styles)", collection_path, d->C,
                    d->NS);
