@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "api/fused_search.h"
 #include "data/collection.h"
 #include "data/image.h"
 #include "model/model.h"
@@ -335,10 +336,57 @@ static void test_append(void) {
     sbir_model_close(m);
 }
 
+/* The internal fused search: product fusions (certified candidates or the scan), linear fusions and
+ * content only, over a few thousand random rows, against brute force. */
+static void test_fused_search_paths(void) {
+    enum { N = 6000, DC = 24, DS = 12, K = 15 };
+    float *c = mallocCheck(sizeof(float) * N * DC), *st = mallocCheck(sizeof(float) * N * DS);
+    sbir_rng r;
+    rng_seed(&r, 77);
+    for (int i = 0; i < N; i++) {
+        float n1 = 0, n2 = 0;
+        for (int d = 0; d < DC; d++) c[i * DC + d] = rng_normal(&r), n1 += c[i * DC + d] * c[i * DC + d];
+        for (int d = 0; d < DS; d++) st[i * DS + d] = rng_normal(&r) + (i % 3 == 0), n2 += st[i * DS + d] * st[i * DS + d];
+        for (int d = 0; d < DC; d++) c[i * DC + d] /= sqrtf(n1);
+        for (int d = 0; d < DS; d++) st[i * DS + d] /= sqrtf(n2);
+    }
+    sbir_matrix mc = {SBIR_ELEM_F32, N, DC, DC * sizeof(float), c, NULL, NULL};
+    sbir_matrix ms = {SBIR_ELEM_F32, N, DS, DS * sizeof(float), st, NULL, NULL};
+    float qc[DC], qs[DS];
+    memcpy(qc, c + 5 * DC, sizeof qc);
+    for (int d = 0; d < DS; d++) qs[d] = 0.6f * st[3 * DS + d]; /* not unit, like a prototype */
+    const float fus[4][3] = {{1, 0.8f, 0.3f}, {1, 0.1f, 40}, {2, 0.5f, 0}, {0, 1, 1}};
+    for (int f = 0; f < 5; f++) {
+        fused_query q = {&mc, &ms, qc, f < 4 ? qs : NULL, {0}, NULL, 0, K, 0};
+        if (f < 4) memcpy(q.fusion, fus[f], sizeof q.fusion);
+        fused_hit h[K];
+        int n = fused_search(&q, h);
+        CHECK(n == K, "fusion %d: %d hits: %s", f, n, sbir_last_error());
+        float *all = mallocCheck(sizeof(float) * N);
+        for (int i = 0; i < N; i++) {
+            float dc = sqd(qc, c + i * DC, DC), ds = sqd(qs, st + i * DS, DS);
+            all[i] = f == 4 ? -dc : -(q.fusion[0] * dc + q.fusion[1] * ds + q.fusion[2] * dc * ds);
+        }
+        for (int k = 0; k < n; k++) { /* the k-th best by brute force */
+            int best = -1;
+            for (int i = 0; i < N; i++)
+                if (best < 0 || all[i] > all[best]) best = i;
+            CHECK_NEAR(h[k].score, all[best], 1e-4);
+            CHECK(h[k].row == best || fabsf(all[h[k].row] - all[best]) < 1e-5f, "fusion %d rank %d: row %lld, want %d", f, k,
+                  (long long)h[k].row, best);
+            all[best] = -INFINITY;
+        }
+        free(all);
+    }
+    free(c);
+    free(st);
+}
+
 int main(void) {
     setup();
     RUN(test_open_and_build);
     RUN(test_search_exact);
+    RUN(test_fused_search_paths);
     RUN(test_linear_fusion_and_elems);
     RUN(test_sketch_inputs);
     RUN(test_threads);

@@ -130,6 +130,84 @@ static int scan(const fused_query *q, float qs2, fused_hit *out) {
     return n;
 }
 
+/* Exact product scores of the given rows (ascending), in blocks through the index's kernels. */
+static void rescore(const fused_query *q, float qs2, const uint32_t *rows, int64_t n, fused_hit *out) {
+    int16_t *q16c = mallocCheck(sizeof(int16_t) * (size_t)q->content->dim);
+    int16_t *q16s = mallocCheck(sizeof(int16_t) * (size_t)q->style->dim);
+    sk_query kc, ks;
+    sk_prepare_query(q->content, q->qc, q16c, &kc);
+    sk_prepare_query(q->style, q->qs, q16s, &ks);
+    float sc[BLOCK], ss[BLOCK];
+    for (int64_t r0 = 0; r0 < n; r0 += BLOCK) {
+        int nb = (int)SBIR_MIN((int64_t)BLOCK, n - r0);
+        sk_score_block(q->content, &kc, 0, rows + r0, nb, sc);
+        sk_score_block(q->style, &ks, 0, rows + r0, nb, ss);
+        for (int i = 0; i < nb; i++) {
+            fused_hit *h = &out[r0 + i];
+            h->row = rows[r0 + i];
+            h->dc = 2 - 2 * sc[i];
+            h->ds = qs2 + 1 - 2 * ss[i];
+            h->score = fuse(q->fusion, h->dc, h->ds);
+        }
+    }
+    free(q16c);
+    free(q16s);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Product fusion without scanning every row. With a <= dc and b <= ds for every eligible row,
+ * (dc - a)(ds - b) >= 0 gives dc ds >= b dc + a ds - a b, so the product cost P = f0 dc + f1 ds + f2 dc ds
+ * is bounded below by the LINEAR L = (f0 + f2 b) dc + (f1 + f2 a) ds - f2 a b (the tangent plane at the
+ * smallest distances, tight where the best rows are). a and b are the smallest dc and ds (two top-1
+ * searches). The K best rows by L come from search_fused (fast, prefiltered); every other row has
+ * L >= L_K, hence P >= L_K. So if the k-th best P among the K candidates is below L_K (with a margin for
+ * rounding), the candidates hold the exact top k. If not, K grows fourfold; past max_k it gives up
+ * (*ok = 0) and the caller scans. */
+static int certified(const fused_query *q, float qs2, int64_t max_k, fused_hit *out, int *ok) {
+    *ok = 0;
+    int64_t eligible = q->rows ? q->n_rows : q->content->n;
+    sbir_search_opts so = {.threads = q->threads, .rows = q->rows, .n_rows = q->n_rows};
+    sbir_hit one;
+    if (search_topk(q->content, q->qc, 1, &so, &one) != 1) return SBIR_ERR;
+    float a = SBIR_MAX(0.0f, 2 - 2 * one.score - 1e-4f);
+    if (search_topk(q->style, q->qs, 1, &so, &one) != 1) return SBIR_ERR;
+    float b = SBIR_MAX(0.0f, qs2 + 1 - 2 * one.score - 1e-4f);
+    const float *f = q->fusion;
+    float A = f[0] + f[2] * b, Bw = f[1] + f[2] * a, w = Bw / A;
+    for (int64_t K = SBIR_MAX(4 * (int64_t)q->k, 64);; K *= 4) {
+        if (K > max_k) return 0;
+        sbir_hit *h = mallocCheck(sizeof(sbir_hit) * (size_t)K);
+        int n = search_fused(q->content, q->qc, q->style, q->qs, w, (int)K, &so, h);
+        if (n < 0) {
+            free(h);
+            return SBIR_ERR;
+        }
+        uint32_t *rows = mallocCheck(sizeof(uint32_t) * (size_t)(n ? n : 1));
+        for (int i = 0; i < n; i++) rows[i] = (uint32_t)h[i].row;
+        /* search_fused's score is -(dc + w ds') with ds' = 2 - 2 qs.s = ds - (|qs|^2 - 1) */
+        float L_K = n ? A * (-h[n - 1].score + w * (qs2 - 1)) - f[2] * a * b : 0;
+        free(h);
+        qsort(rows, (size_t)n, sizeof *rows, cmp_u32);
+        fused_hit *c = mallocCheck(sizeof(fused_hit) * (size_t)(n ? n : 1));
+        rescore(q, qs2, rows, n, c);
+        qsort(c, (size_t)n, sizeof *c, hit_cmp);
+        int got = SBIR_MIN(n, q->k);
+        float P_k = got ? -c[got - 1].score : 0;
+        int done = n < K || n >= eligible || P_k < L_K - 1e-4f * (fabsf(L_K) + 1);
+        if (done) {
+            memcpy(out, c, sizeof(fused_hit) * (size_t)got);
+            *ok = 1;
+        }
+        free(rows);
+        free(c);
+        if (done) return got;
+    }
+}
+
 int fused_search(const fused_query *q, fused_hit *out) {
     if (check(q) != SBIR_OK) return SBIR_ERR;
     sbir_search_opts so = {.threads = q->threads, .rows = q->rows, .n_rows = q->n_rows};
@@ -149,7 +227,13 @@ int fused_search(const fused_query *q, fused_hit *out) {
     float qs2 = sqnorm(q->qs, q->style->dim);
     if (q->fusion[2] != 0 || !(q->fusion[0] > 0)) {
         free(h);
-        return scan(q, qs2, out);
+        int ok = 0;
+        int64_t eligible = q->rows ? q->n_rows : q->content->n;
+        if (q->fusion[0] > 0) { /* past a sixteenth of the rows, one scan is cheaper than more rounds */
+            n = certified(q, qs2, SBIR_MIN(eligible / 16, (int64_t)1 << 20), out, &ok);
+            if (n < 0) return SBIR_ERR;
+        }
+        return ok ? n : scan(q, qs2, out);
     }
     n = search_fused(q->content, q->qc, q->style, q->qs, q->fusion[1] / q->fusion[0], q->k, &so, h);
     /* The k rows are the right ones; their distances are re-derived from the two dot products (the
