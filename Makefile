@@ -92,3 +92,17 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# make install PREFIX=DIR: the library (static and shared), its header and pkg-config file, the program
+# and its man page. Programs then build with: cc app.c $(pkg-config --cflags --libs sbir)
+PREFIX ?= /usr/local
+SBIR_VERSION := 0.1.0
+.PHONY: install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/sbir $(DESTDIR)$(PREFIX)/bin/sbir
+	install -m 644 $(BUILD)/libsbir.a $(DESTDIR)$(PREFIX)/lib/libsbir.a
+	install -m 755 $(BUILD)/libsbir.so $(DESTDIR)$(PREFIX)/lib/libsbir.so
+	install -m 644 include/sbir.h $(DESTDIR)$(PREFIX)/include/sbir.h
+	install -m 644 man/sbir.1 $(DESTDIR)$(PREFIX)/share/man/man1/sbir.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SBIR_VERSION)|g' sbir.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sbir.pc
