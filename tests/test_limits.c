@@ -5,7 +5,8 @@
  *   - an ndjson line of 100 MB (the reader must stop at its 16 MiB line limit, not buffer the line);
  *   - a line just under the limit made of tiny values (cJSON would spend ~64 bytes per value);
  *   - a drawing with 100k strokes, as ndjson, as a .bin drawing (65535 strokes, the format's maximum)
- *     and through qd_drawing_from_json;
+ *     and through qd_drawing_from_json (plus a 64 MB drawing JSON string: a collection row can be
+ *     any length);
  *   - PNG and JPEG headers claiming 50000 x 50000 pixels (refused before any pixel buffer exists) and
  *     a 1 KB file claiming a 9000 x 9000 image, under the pixel limit (must not cost its full size);
  *   - a collection of a million images: collection_count_images and `sbir info` in bounded memory.
@@ -185,8 +186,25 @@ static int drawing_json_100k(const void *ctx) {
     return expect_error(rc, "coll.sqlite: sketch 1: more than 10000 strokes");
 }
 
+/* A collection row's strokes can be any length: 64 MB of "0," must not become 2.6 GB of cJSON nodes. */
+static int drawing_json_64mb(const void *ctx) {
+    (void)ctx;
+    size_t n = (size_t)64 << 20, len = 0;
+    char *json = mallocCheck(n + 64);
+    len += (size_t)sprintf(json, "[[[");
+    while (len < n) json[len++] = '0', json[len++] = ',';
+    sprintf(json + len, "0],[0]]]");
+    sbir_sketch s;
+    sketch_init(&s);
+    int rc = qd_drawing_from_json(json, "coll.sqlite: sketch 2", &s);
+    sketch_free(&s);
+    free(json);
+    return expect_error(rc, "coll.sqlite: sketch 2: ");
+}
+
 static void test_drawing_json_100k_strokes(void) {
     CHECK_CASE("drawing JSON: 100k strokes", drawing_json_100k, NULL);
+    CHECK_CASE("drawing JSON: 64 MB of values", drawing_json_64mb, NULL);
 }
 
 /* ---------------- images ---------------- */

@@ -75,6 +75,15 @@ int qd_drawing_from_json(const char *json, const char *where, sbir_sketch *s) {
     qd_options o;
     qd_options_default(&o);
     sketch_clear(s);
+    /* The same bound on cJSON's node count as the ndjson reader (quickdraw_ndjson.c): a collection row
+     * or a request body can be any size, and cJSON spends ~64 bytes per value (a 64 MB string of "0,"
+     * cost 2.6 GB before this check). Values <= separators + 1. */
+    size_t seps = 0;
+    for (const char *p = json; *p; p++) seps += *p == ',' || *p == '[';
+    uint64_t budget = (uint64_t)o.max_points * 3 + (uint64_t)o.max_strokes * 4 + 4096;
+    if (seps > budget)
+        return bad(where, "too many values (%zu) for one drawing (limits: %u points, %u strokes)", seps, o.max_points,
+                   o.max_strokes);
     cJSON *d = cJSON_Parse(json);
     if (!d) return bad(where, "invalid drawing JSON");
     int rc = qd_drawing_from_cjson(d, &o, where, s);
