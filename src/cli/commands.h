@@ -13,6 +13,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_bench_query(int argc, char **argv); /* `bench query` and `bench index`, dispatched by cmd_bench */
 
 #endif

@@ -21,6 +21,7 @@ static const command k_commands[] = {
     {"eval", cmd_eval, "evaluation tables: sketch mAP per style, sketch + style mAP"},
     {"index", cmd_index, "embed a collection's images into a search index"},
     {"query", cmd_query, "search an index with a sketch and a style"},
+    {"serve", cmd_serve, "web page and JSON API to draw, pick a style and search"},
     {"bench", cmd_bench, "benchmarks: bench train-step [--torch]"},
 };
 
