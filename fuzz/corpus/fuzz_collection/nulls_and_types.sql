@@ -1,0 +1,15 @@
+PRAGMA application_id=1396853074; PRAGMA user_version=1;
+CREATE TABLE images(id INTEGER PRIMARY KEY, path, class, style, split, width, height, checksum);
+CREATE TABLE sketches(id INTEGER PRIMARY KEY, class, source, key_id, strokes, image_path, split);
+CREATE TABLE meta(key, value);
+INSERT INTO meta VALUES('root',NULL),('root',x'00ff'),(NULL,NULL);
+INSERT INTO images VALUES(1,NULL,NULL,NULL,NULL,NULL,NULL,NULL);
+INSERT INTO images VALUES(2,x'0102',7,2.5,x'',-1,99999999999,12);
+INSERT INTO images VALUES(3,'1.png','cat',NULL,'train',20,12,NULL);
+INSERT INTO images VALUES(4,'2.png',NULL,'comic','nosuchsplit',20,12,NULL);
+INSERT INTO images VALUES(5,'1.png ','dog','comic','test','wide','tall',NULL);
+INSERT INTO sketches VALUES(1,NULL,NULL,NULL,NULL,NULL,NULL);
+INSERT INTO sketches VALUES(2,'cat',NULL,NULL,'[[[1e300],[1]]]','1.png',NULL);
+INSERT INTO sketches VALUES(3,'dog','x','y','not json',NULL,'train');
+INSERT INTO sketches VALUES(4,'cat','x','y',x'5b5b5b305d2c5b305d5d5d',NULL,'train');
+INSERT INTO sketches VALUES(5,'dog','x','y','[]','/etc/passwd','test');

@@ -1,0 +1,14 @@
+PRAGMA application_id=1396853074; PRAGMA user_version=1;
+CREATE TABLE images(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, class TEXT, style TEXT, split TEXT, width INT, height INT, checksum TEXT);
+CREATE TABLE sketches(id INTEGER PRIMARY KEY, class TEXT, source TEXT, key_id TEXT, strokes TEXT, image_path TEXT, split TEXT);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE embeddings(id INTEGER PRIMARY KEY, model TEXT, index_path TEXT, dim INT, count INT, created TEXT);
+INSERT INTO meta VALUES('format','sbir-collection'),('root','$ROOT');
+INSERT INTO images VALUES(1,'1.png','cat','comic','train',20,12,'00000000');
+INSERT INTO images VALUES(2,'2.png','dog','comic','test',12,20,NULL);
+INSERT INTO images VALUES(3,'3.jpg','dog','watercolor','val',NULL,NULL,NULL);
+INSERT INTO images VALUES(4,'$ROOT/1.png','cat','watercolor','test',20,12,NULL);
+INSERT INTO sketches VALUES(1,'cat','quickdraw','123','[[[0,10,20],[0,5,0]],[[3,4],[9,9]]]',NULL,'train');
+INSERT INTO sketches VALUES(2,'dog','quickdraw','124','[[[0,255],[255,0],[0,100]]]',NULL,'test');
+INSERT INTO sketches VALUES(3,'dog','pacs',NULL,NULL,'2.png','test');
+INSERT INTO sketches VALUES(4,'cat','pacs',NULL,NULL,'$ROOT/1.png','val');
