@@ -19,9 +19,10 @@ static int sh(const char *log, const char *fmt, ...) {
     char cmd[16384];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd - 64, fmt, ap);
+    int n = vsnprintf(cmd, sizeof cmd / 2, fmt, ap);
     va_end(ap);
-    snprintf(cmd + n, 64 + 0 * sizeof cmd, " >%s 2>&1", log);
+    if (n < 0 || (size_t)n >= sizeof cmd / 2) return -1;
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " >%s 2>&1", log);
     int rc = system(cmd);
     if (rc != 0) { /* show why */
         char tail[8192];
