@@ -184,6 +184,7 @@ async function search() {
     if (res.status === 503) { schedule(300); return; }   // busy: try again shortly
     if (!res.ok) { setStatus(data.error || ('error ' + res.status), true); return; }
     showResults(data.results);
+    window.__sbirLast = data; // the answer on screen (the browser tests read it)
     const ms = Math.round(performance.now() - t);
     setMeta(`${data.results.length} results · ${ms} ms`);
     setStatus(statusText);
