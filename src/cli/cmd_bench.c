@@ -285,21 +285,12 @@ static int train_step_bench(const bench_opts *o) {
     return rc == SBIR_OK ? 0 : cli_fail_last();
 }
 
-/* `sbir bench search` lives in cmd_bench_search.c (another module); weak so that this file links
- * before / without it. Called with argv[0] = "search". */
-int cmd_bench_search(int argc, char **argv) __attribute__((weak));
-
-int cmd_bench(int argc, char **argv) {
-    if (argc >= 2 && !strcmp(argv[1], "search")) {
-        if (!cmd_bench_search) return cli_fail("bench search: not built into this program");
-        return cmd_bench_search(argc - 1, argv + 1);
-    }
+/* `sbir bench train-step`; the other benchmarks live beside their subsystems. */
+static int bench_train_step(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         fputs(k_usage, stdout);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "train-step"))
-        return cli_usage_error("bench", "expected 'train-step'%s", cmd_bench_search ? " or 'search'" : "");
     bench_opts o = {SBIR_NET_DEFAULT, "/usr/bin/python3", 64, 2, 5, 3, 64, 0, 436.0};
     static const struct option opts[] = {{"torch", no_argument, 0, 't'},       {"batch", required_argument, 0, 'b'},
                                          {"threads", required_argument, 0, 'j'}, {"runs", required_argument, 0, 'n'},
@@ -309,7 +300,7 @@ int cmd_bench(int argc, char **argv) {
     optind = 1;
     int c;
     long v;
-    while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't': o.torch = 1; break;
         case 'b': if (cli_parse_int("bench", "--batch", optarg, 1, 4096, &v)) return 2; o.batch = (int)v; break;
@@ -323,7 +314,27 @@ int cmd_bench(int argc, char **argv) {
         default: return cli_usage_error("bench", "bad option");
         }
     }
-    if (optind != argc - 1) return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind != argc) return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
     signal(SIGPIPE, SIG_IGN); /* a dead child shows up as an error reply, not a killed benchmark */
     return train_step_bench(&o);
+}
+
+int cmd_bench(int argc, char **argv) {
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+        const char *what;
+    } k_benches[] = {
+        {"train-step", bench_train_step, "a training step of the image network, against PyTorch (--torch)"},
+        {"search", cmd_bench_search, "exact and approximate search over 1M embeddings, against FAISS"},
+        {"query", cmd_bench_query, "one query end to end: strokes to top 20 over 100k images"},
+        {"index", cmd_bench_query, "indexing throughput: decode, resize, embed"},
+    };
+    if (argc >= 2)
+        for (size_t i = 0; i < SBIR_ARRAY_LEN(k_benches); i++)
+            if (strcmp(argv[1], k_benches[i].name) == 0) return k_benches[i].fn(argc - 1, argv + 1);
+    FILE *out = argc >= 2 && cli_wants_help(argc, argv) ? stdout : stderr;
+    fputs("usage: sbir bench BENCHMARK [options]   (sbir bench BENCHMARK --help)\n\n", out);
+    for (size_t i = 0; i < SBIR_ARRAY_LEN(k_benches); i++) fprintf(out, "  %-11s %s\n", k_benches[i].name, k_benches[i].what);
+    return out == stdout ? 0 : 2;
 }

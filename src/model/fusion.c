@@ -50,7 +50,10 @@ static void train_learned(const eval_input *in, uint64_t seed, float init_w, flo
         for (int k = 0; k < 3; k++) /* scores are scale-free: keep the weights bounded */
             if (p[k] < 0) p[k] = 0;
     }
-    float norm = p[0] > 1e-6f ? p[0] : 1;
+    /* Only the ratios matter for ranking; scaling the largest weight to 1 keeps scores in a readable
+     * range when one distance dominates (style nearly always separable: b >> a). */
+    float norm = fmaxf(p[0], fmaxf(p[1], p[2]));
+    if (!(norm > 1e-12f)) norm = 1;
     for (int k = 0; k < 3; k++) out[k] = p[k] / norm;
     free(pos);
     free(neg);
