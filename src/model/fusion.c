@@ -55,6 +55,7 @@ static void train_learned(const eval_input *in, uint64_t seed, float init_w, flo
     float norm = fmaxf(p[0], fmaxf(p[1], p[2]));
     if (!(norm > 1e-12f)) norm = 1;
     for (int k = 0; k < 3; k++) out[k] = p[k] / norm;
+    if (out[0] < 1e-4f) out[0] = 1e-4f; /* content must always count: it orders the images of one style */
     free(pos);
     free(neg);
 }
