@@ -228,6 +228,52 @@ static void random_crop(const uint8_t *src, int S, int ch, sbir_rng *rng, uint8_
 
 void augment_rgb(const uint8_t *src, int S, sbir_rng *rng, uint8_t *dst) { random_crop(src, S, 3, rng, dst); }
 
+/* Dark-on-white edge map of an RGB image (Sobel magnitude of the luminance, contrast-stretched). */
+static void edge_map(uint8_t *rgb, int S) {
+    int P = S * S;
+    float *lum = mallocCheck(sizeof(float) * (size_t)P), *mag = mallocCheck(sizeof(float) * (size_t)P);
+    for (int p = 0; p < P; p++) lum[p] = 0.299f * rgb[3 * p] + 0.587f * rgb[3 * p + 1] + 0.114f * rgb[3 * p + 2];
+    float peak = 1;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            int xm = x > 0 ? x - 1 : x, xp = x < S - 1 ? x + 1 : x, ym = y > 0 ? y - 1 : y, yp = y < S - 1 ? y + 1 : y;
+            float gx = lum[ym * S + xp] + 2 * lum[y * S + xp] + lum[yp * S + xp] - lum[ym * S + xm] - 2 * lum[y * S + xm] -
+                       lum[yp * S + xm];
+            float gy = lum[yp * S + xm] + 2 * lum[yp * S + x] + lum[yp * S + xp] - lum[ym * S + xm] - 2 * lum[ym * S + x] -
+                       lum[ym * S + xp];
+            mag[y * S + x] = sqrtf(gx * gx + gy * gy);
+            if (mag[y * S + x] > peak) peak = mag[y * S + x];
+        }
+    for (int p = 0; p < P; p++) {
+        float v = 255.0f * (1.0f - fminf(1.0f, 2.0f * mag[p] / peak));
+        rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = (uint8_t)v;
+    }
+    free(lum);
+    free(mag);
+}
+
+void augment_rgb_content(const uint8_t *src, int S, sbir_rng *rng, uint8_t *dst) {
+    random_crop(src, S, 3, rng, dst);
+    float u = rng_uniform(rng);
+    int P = S * S;
+    if (u < 0.2f) {
+        edge_map(dst, S);
+    } else if (u < 0.5f) { /* grey */
+        for (int p = 0; p < P; p++) {
+            uint8_t g = (uint8_t)((dst[3 * p] * 77 + dst[3 * p + 1] * 150 + dst[3 * p + 2] * 29) >> 8);
+            dst[3 * p] = dst[3 * p + 1] = dst[3 * p + 2] = g;
+        }
+    } else { /* colour jitter: per-channel gain and a global brightness/contrast change */
+        float contrast = rng_range(rng, 0.7f, 1.3f), bright = rng_range(rng, -25, 25), gain[3];
+        for (int c = 0; c < 3; c++) gain[c] = rng_range(rng, 0.8f, 1.2f);
+        for (int p = 0; p < P; p++)
+            for (int c = 0; c < 3; c++) {
+                float v = (dst[3 * p + c] * gain[c] - 128) * contrast + 128 + bright;
+                dst[3 * p + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+    }
+}
+
 void dataset_sketch_grey(const dataset *d, int i, int augment, sbir_rng *rng, uint8_t *out) {
     size_t px = (size_t)d->S * d->S;
     const sbir_sketch *s = &d->sk[i];

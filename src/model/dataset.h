@@ -48,6 +48,9 @@ void input_from_grey(const uint8_t *grey, int S, float *out);
  * (scale 0.85..1, white outside), deterministic from rng. Shape only: colours are never changed,
  * since colour is part of a medium's look. */
 void augment_rgb(const uint8_t *src, int S, sbir_rng *rng, uint8_t *dst);
+/* For the structure (content) network, where colour must not matter: the same crop, then one of an
+ * edge map (dark lines on white, like a drawing; 20%), greyscale (30%) or a colour jitter (50%). */
+void augment_rgb_content(const uint8_t *src, int S, sbir_rng *rng, uint8_t *dst);
 /* A sketch as 8-bit grey S x S: strokes re-rendered (augmented: dropout, jitter, affine, line width)
  * or the stored image (augmented: flip + scaled crop). */
 void dataset_sketch_grey(const dataset *d, int i, int augment, sbir_rng *rng, uint8_t *out);

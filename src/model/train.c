@@ -246,7 +246,7 @@ static int structure_batch(trainer *t, sbir_rng *rng) {
         int s = pick(rng, t->cls_sk, t->cls_sk_n, c), g = pick(rng, t->cls_img, t->cls_img_n, c);
         dataset_sketch_grey(d, s, 1, rng, t->grey);
         input_from_grey(t->grey, S, t->x + in * i);
-        augment_rgb(d->img + (size_t)g * S * S * 3, S, rng, t->rgb);
+        augment_rgb_content(d->img + (size_t)g * S * S * 3, S, rng, t->rgb);
         input_from_rgb(t->rgb, S, t->x + in * (half + i));
         t->labels[i] = t->labels[half + i] = c;
     }
