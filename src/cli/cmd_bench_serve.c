@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -106,17 +107,24 @@ static int dbl_cmp(const void *a, const void *b) {
 typedef struct {
     int done, ok, busy, failed;
     double secs, p50, p90, p99;
+    double cpu_s; /* CPU time of the whole process (server and clients) during the round */
 } round_result;
+
+static double cpu_seconds(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 static round_result run_round(int port, char **bodies, int total, double max_s, int clients) {
     load L = {.port = port, .total = total, .deadline = sbir_now() + max_s, .bodies = bodies};
     L.lat_ms = callocCheck((size_t)total, sizeof(double));
     pthread_t *th = mallocCheck(sizeof(pthread_t) * (size_t)clients);
-    double t0 = sbir_now();
+    double t0 = sbir_now(), c0 = cpu_seconds();
     for (int c = 0; c < clients; c++) pthread_create(&th[c], NULL, client, &L);
     for (int c = 0; c < clients; c++) pthread_join(th[c], NULL);
     round_result r = {atomic_load(&L.done), atomic_load(&L.ok), atomic_load(&L.busy), atomic_load(&L.failed),
-                      sbir_now() - t0, 0, 0, 0};
+                      sbir_now() - t0, 0, 0, 0, cpu_seconds() - c0};
     int n = SBIR_MIN(r.done, total);
     qsort(L.lat_ms, (size_t)n, sizeof(double), dbl_cmp);
     if (n) r.p50 = L.lat_ms[n / 2], r.p90 = L.lat_ms[n * 9 / 10], r.p99 = L.lat_ms[SBIR_MIN(n - 1, n * 99 / 100)];
@@ -201,22 +209,27 @@ int cmd_bench_serve(int argc, char **argv) {
     srv_stats st;
     srv_get_stats(s, &st);
     srv_stop(s);
-    printf("\n| phase | searches | seconds | searches/s | 200 | 503 | other errors | p50 ms | p90 ms | p99 ms | RSS MiB after |\n");
-    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    printf("| process start | | | | | | | | | | %.1f |\n", rss0 / 1024.0);
-    printf("| server started | | | | | | | | | | %.1f |\n", rss_start / 1024.0);
+    printf("\n| phase | searches | seconds | searches/s | 200 | 503 | other errors | p50 ms | p90 ms | p99 ms | CPU ms/search | RSS MiB after |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    printf("| process start | | | | | | | | | | | %.1f |\n", rss0 / 1024.0);
+    printf("| server started | | | | | | | | | | | %.1f |\n", rss_start / 1024.0);
     const round_result *all[3] = {&w, &r[0], &r[1]};
     const char *names[3] = {"warm-up", "round 1", "round 2"};
     long rss_after[3] = {rss_warm, rss_round[0], rss_round[1]};
     int errors = 0;
     for (int i = 0; i < 3; i++) {
         const round_result *x = all[i];
-        printf("| %s | %d | %.2f | %.1f | %d | %d | %d | %.1f | %.1f | %.1f | %.1f |\n", names[i], x->done, x->secs,
-               x->secs > 0 ? x->done / x->secs : 0, x->ok, x->busy, x->failed, x->p50, x->p90, x->p99,
-               rss_after[i] / 1024.0);
+        printf("| %s | %d | %.2f | %.1f | %d | %d | %d | %.1f | %.1f | %.1f | %.2f | %.1f |\n", names[i], x->done,
+               x->secs, x->secs > 0 ? x->done / x->secs : 0, x->ok, x->busy, x->failed, x->p50, x->p90, x->p99,
+               x->done ? 1e3 * x->cpu_s / x->done : 0, rss_after[i] / 1024.0);
         errors += x->busy + x->failed;
     }
-    printf("\nserver: %llu requests, %llu searches, %llu 4xx, %llu 5xx, queue peak %d\n",
+    /* On a shared machine the wall-clock rate says how much CPU the others left; the CPU time per
+     * search says what two idle cores would do. */
+    double cpu_per = (r[0].cpu_s + r[1].cpu_s) / SBIR_MAX(1, r[0].done + r[1].done);
+    printf("\nCPU per search (server + clients): %.2f ms -> %.0f searches/s on %ld idle cores\n", 1e3 * cpu_per,
+           cpu_per > 0 ? sysconf(_SC_NPROCESSORS_ONLN) / cpu_per : 0, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("server: %llu requests, %llu searches, %llu 4xx, %llu 5xx, queue peak %d\n",
            (unsigned long long)st.requests, (unsigned long long)st.searches, (unsigned long long)st.errors_4xx,
            (unsigned long long)st.errors_5xx, st.queue_peak);
     for (int i = 0; i < N_BODIES; i++) free(bodies[i]);
