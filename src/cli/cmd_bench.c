@@ -329,6 +329,7 @@ int cmd_bench(int argc, char **argv) {
         {"search", cmd_bench_search, "exact and approximate search over 1M embeddings, against FAISS"},
         {"query", cmd_bench_query, "one query end to end: strokes to top 20 over 100k images"},
         {"index", cmd_bench_query, "indexing throughput: decode, resize, embed"},
+        {"serve", cmd_bench_serve, "load test of sbir serve on loopback: searches per second, errors, memory"},
     };
     if (argc >= 2)
         for (size_t i = 0; i < SBIR_ARRAY_LEN(k_benches); i++)
