@@ -13,8 +13,11 @@
 
 #include "nn/net.h"
 
-#define MODEL_STRUCTURE_SPEC "c32,c32,p,c64,c64,p,c128,c128,p,c256,p,g,l128"
-#define MODEL_STYLE_SPEC "c32,p,c64,p,c128,p,c128,g,l64"
+/* Defaults for real collections (PACS-sized: thousands of images of real media). The built-in demo
+ * collection needs less: `sbir demo` trains MODEL_DEMO_STRUCTURE_SPEC. */
+#define MODEL_STRUCTURE_SPEC "c32,p,c64,p,c128,p,c256,p,g,l128"
+#define MODEL_STYLE_SPEC "c16,p,c32,p,c64,p,c64,g,l64"
+#define MODEL_DEMO_STRUCTURE_SPEC "c16,p,c32,p,c64,p,c128,p,g,l128"
 
 typedef struct {
     int S;          /* input side */
