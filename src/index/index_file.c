@@ -223,6 +223,8 @@ static int check_layout(sbir_index *ix) {
     for (size_t i = H_SECTIONS + 16 * IDX_MAX_SECTIONS; i < H_CRC; i++)
         if (h[i] != 0) return sbir_error("%s: reserved header bytes are not zero (newer or corrupt file)", path);
     if (memcmp(ix->map + data_end, IDX_END, 8) != 0) return sbir_error("%s: bad trailer (truncated or corrupt)", path);
+    /* the trailer's last u32 is reserved (0), like the header's reserved bytes: a flip there is damage too */
+    if (idx_get_u32(ix->map + data_end + 12) != 0) return sbir_error("%s: bad trailer (reserved field not zero: corrupt)", path);
     return SBIR_OK;
 }
 
