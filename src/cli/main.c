@@ -15,6 +15,7 @@ static const command k_commands[] = {
     {"demo", cmd_demo, "the whole path on the built-in collection: generate, train, evaluate, show"},
     {"synth", cmd_synth, "generate the built-in demo collection (5 classes x 7 media) and sketches"},
     {"sketch", cmd_sketch, "draw one Quick, Draw! sketch to a PNG (sketch render)"},
+    {"fetch", cmd_fetch, "download the real data: fetch quickdraw | bam"},
     {"import", cmd_import, "build a collection: import folders | bam | quickdraw"},
     {"info", cmd_info, "counts of a collection per class x style and split"},
     {"train", cmd_train, "train the structure and style networks on a collection"},
@@ -22,7 +23,7 @@ static const command k_commands[] = {
     {"index", cmd_index, "embed a collection's images into a search index"},
     {"query", cmd_query, "search an index with a sketch and a style"},
     {"serve", cmd_serve, "web page and JSON API to draw, pick a style and search"},
-    {"bench", cmd_bench, "benchmarks: bench train-step [--torch]"},
+    {"bench", cmd_bench, "benchmarks: train-step, search, query, index, serve"},
 };
 
 static void usage(FILE *out) {
