@@ -15,18 +15,7 @@
 
 static void draw_px(cairo_t *cr, const uint8_t *px, int S, int grey, double x, double y) {
     if (!px) return;
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, S, S);
-    cairo_surface_flush(s);
-    unsigned char *d = cairo_image_surface_get_data(s);
-    int stride = cairo_image_surface_get_stride(s);
-    for (int j = 0; j < S; j++)
-        for (int i = 0; i < S; i++) {
-            uint32_t r, g, b;
-            if (grey) r = g = b = px[j * S + i];
-            else r = px[3 * (j * S + i)], g = px[3 * (j * S + i) + 1], b = px[3 * (j * S + i) + 2];
-            *(uint32_t *)(d + j * stride + 4 * i) = (r << 16) | (g << 8) | b;
-        }
-    cairo_surface_mark_dirty(s);
+    cairo_surface_t *s = cairo_surface_from_pixels(px, S, S, grey ? 1 : 3);
     double scale = (double)(CELL - 8) / S;
     cairo_save(cr);
     cairo_translate(cr, x + 4, y + 4);

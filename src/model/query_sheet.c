@@ -6,22 +6,6 @@
 #include "util/common.h"
 #include "util/plot.h"
 
-static cairo_surface_t *surface_from(const uint8_t *px, int S, int grey) {
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, S, S);
-    cairo_surface_flush(s);
-    unsigned char *d = cairo_image_surface_get_data(s);
-    int stride = cairo_image_surface_get_stride(s);
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) {
-            uint32_t r, g, b;
-            if (grey) r = g = b = px[y * S + x];
-            else r = px[3 * (y * S + x)], g = px[3 * (y * S + x) + 1], b = px[3 * (y * S + x) + 2];
-            *(uint32_t *)(d + y * stride + 4 * x) = (r << 16) | (g << 8) | b;
-        }
-    cairo_surface_mark_dirty(s);
-    return s;
-}
-
 int query_sheet_png(const char *path, const char *title, int S, const sheet_row *rows, int n_rows) {
     const int cell = 112, pad = 8, label_w = 150, top = 40;
     int max_res = 0;
@@ -51,7 +35,7 @@ int query_sheet_png(const char *path, const char *title, int S, const sheet_row 
             else cairo_set_source_rgb(cr, 0.85, 0.1, 0.1);
             cairo_rectangle(cr, x, y, cell, cell);
             cairo_fill(cr);
-            cairo_surface_t *img = surface_from(k < 0 ? rows[r].sketch_grey : rows[r].result_rgb[k], S, k < 0);
+            cairo_surface_t *img = cairo_surface_from_pixels(k < 0 ? rows[r].sketch_grey : rows[r].result_rgb[k], S, S, k < 0 ? 1 : 3);
             cairo_save(cr);
             cairo_translate(cr, x + 4, y + 4);
             cairo_scale(cr, scale, scale);

@@ -22,6 +22,21 @@ int cairo_surface_write_png_atomic(cairo_surface_t *surface, const char *path) {
     return afile_commit(f);
 }
 
+cairo_surface_t *cairo_surface_from_pixels(const uint8_t *px, int w, int h, int channels) {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_surface_flush(s);
+    unsigned char *d = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = px + ((size_t)y * w + x) * channels;
+            uint32_t r = p[0], g = channels == 3 ? p[1] : p[0], b = channels == 3 ? p[2] : p[0];
+            *(uint32_t *)(d + (size_t)y * stride + 4 * x) = (r << 16) | (g << 8) | b;
+        }
+    cairo_surface_mark_dirty(s);
+    return s;
+}
+
 static const double k_colours[][3] = {{0.12, 0.47, 0.71}, {1.0, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
                                       {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.5, 0.5, 0.5}};
 
