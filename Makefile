@@ -18,7 +18,7 @@ endif
 
 CC ?= gcc
 CXX ?= g++
-PKGS := cairo libpng libcjson sqlite3 libmicrohttpd zlib
+PKGS := cairo libpng libcjson sqlite3 libmicrohttpd zlib libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc -Itests $(PKG_CFLAGS)

@@ -5,6 +5,7 @@
 int cmd_synth(int argc, char **argv);
 int cmd_sketch(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 int cmd_import_quickdraw(int argc, char **argv); /* called by cmd_import for `import quickdraw` */
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
