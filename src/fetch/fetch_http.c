@@ -434,11 +434,14 @@ static fetch_job *pick(engine *e, double now, double *wake) {
         fetch_job *prev = NULL;
         for (fetch_job *j = e->wait_head; j; prev = j, j = j->link) {
             double t = j->not_before;
-            char host[256];
             host_slot *hs = NULL;
             if (o->rate > 0) {
-                if (url_host(j, host, sizeof host) == SBIR_OK) {
-                    hs = host_get(&e->hosts, host);
+                if (j->host == 0) { /* looked up once: this list is scanned on every turn of the loop */
+                    char host[256];
+                    j->host = url_host(j, host, sizeof host) == SBIR_OK ? 1 + (int)(host_get(&e->hosts, host) - e->hosts.v) : -1;
+                }
+                if (j->host > 0) {
+                    hs = &e->hosts.v[j->host - 1];
                     if (hs->next_ok > t) t = hs->next_ok;
                 } else {
                     t = 0; /* a bad URL: start it so that it fails through the normal path */
@@ -463,6 +466,7 @@ static fetch_job *pick(engine *e, double now, double *wake) {
             return NULL;
         }
         j->not_before = 0;
+        j->host = 0;
         j->attempts = 0;
         j->http = 0;
         j->err[0] = 0;

@@ -45,6 +45,7 @@ typedef struct fetch_job {
     char err[400];      /* one line naming the URL, empty on success */
     /* engine-private */
     double not_before;
+    int host; /* 1 + index in the engine's host table, 0 = not looked up yet, -1 = bad URL */
     struct fetch_job *link;
 } fetch_job;
 
