@@ -378,9 +378,13 @@ static void attempt_done(engine *e, xfer *x, CURLcode rc) {
     if (x->code >= 300 || (x->code > 0 && x->code < 200)) {
         j->result = FETCH_HTTP_ERROR;
         snprintf(j->err, sizeof j->err, "%.300s: HTTP %ld", url, x->code);
-        if (file_size(j->part) == 0) unlink(j->part);
-        if (retryable_status(x->code)) retry_or_fail(e, j);
-        else finish_job(e, j);
+        if (retryable_status(x->code)) {
+            if (file_size(j->part) == 0) unlink(j->part);
+            retry_or_fail(e, j);
+        } else {
+            unlink(j->part); /* a dead link: nothing to resume */
+            finish_job(e, j);
+        }
         return;
     }
     if (rc != CURLE_OK) {
