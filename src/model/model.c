@@ -178,6 +178,36 @@ static int copy_tensor(const safetensors *st, const char *name, float *dst, int6
     return SBIR_OK;
 }
 
+/* The file is untrusted: before building networks from its specs, check that it really holds their
+ * parameters (a few KB must not be able to ask for gigabytes) and that their activations at this
+ * batch size stay within reason. */
+#define MODEL_MAX_ACTIVATION_BYTES ((size_t)8 << 30)
+static int check_specs(const safetensors *st, const char *path, const char *ss, const char *ys, int S, int max_batch) {
+    const char *specs[2] = {ss, ys}, *prefixes[2] = {"structure.", "style."};
+    size_t act_total = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t params, bufs, act;
+        if (net_spec_cost(specs[k], 3, S, S, &params, &bufs, &act) != SBIR_OK)
+            return sbir_error_prefix("%s: %s network", path, k ? "style" : "structure");
+        uint64_t held = 0;
+        for (int i = 0; i < safetensors_count(st); i++) {
+            const st_tensor *t = safetensors_at(st, i);
+            if (strncmp(t->name, prefixes[k], strlen(prefixes[k])) != 0) continue;
+            uint64_t n = 1;
+            for (int d = 0; d < t->ndim; d++) n *= (uint64_t)t->shape[d];
+            held += n;
+        }
+        if (held != (uint64_t)params + bufs)
+            return sbir_error("%s: the %s network's spec needs %zu values but the file holds %llu", path,
+                              k ? "style" : "structure", params + bufs, (unsigned long long)held);
+        act_total += act;
+    }
+    if ((double)act_total * 4.0 * 3.0 * max_batch > (double)MODEL_MAX_ACTIVATION_BYTES)
+        return sbir_error("%s: the networks would need more than %zu GB of activations at batch %d", path,
+                          MODEL_MAX_ACTIVATION_BYTES >> 30, max_batch);
+    return SBIR_OK;
+}
+
 sbir_model *model_load(const char *path, int max_batch, net_backend backend, safetensors **extra_out) {
     if (extra_out) *extra_out = NULL;
     safetensors *st = safetensors_open(path);
@@ -201,6 +231,7 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, saf
         sbir_error("%s: class or style names missing or malformed", path);
         goto fail;
     }
+    if (check_specs(st, path, ss, ys, S, max_batch) != SBIR_OK) goto fail;
     m = model_create(S, C, classes, NS, styles, ss, ys, max_batch, backend);
     if (!m) {
         sbir_error_prefix("%s", path);

@@ -122,6 +122,23 @@ static void leave_threads(const net *n, int prev) {
 
 void net_set_threads(net *n, int threads) { n->threads = threads > 0 ? threads : 0; }
 
+int net_spec_cost(const char *spec, int in_c, int in_h, int in_w, size_t *params, size_t *bufs,
+                  size_t *activations) {
+    net tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.spec = strdupCheck(spec && *spec ? spec : SBIR_NET_DEFAULT);
+    tmp.in_c = in_c, tmp.in_h = in_h, tmp.in_w = in_w;
+    int rc = parse_spec(&tmp);
+    size_t act = 0;
+    for (int l = 0; rc == SBIR_OK && l < tmp.n_layers; l++)
+        act += (size_t)tmp.layers[l].OC * tmp.layers[l].OH * tmp.layers[l].OW;
+    if (params) *params = tmp.n_params;
+    if (bufs) *bufs = tmp.n_bufs;
+    if (activations) *activations = act;
+    free(tmp.spec), free(tmp.layers), free(tmp.tensors);
+    return rc;
+}
+
 net *net_create(const char *spec, int in_c, int in_h, int in_w, int max_batch, net_backend backend) {
     if (!spec || !*spec) spec = SBIR_NET_DEFAULT;
     if (in_c < 1 || in_h < 1 || in_w < 1 || max_batch < 1 || in_c > 4096 || in_h > 16384 || in_w > 16384) {

@@ -88,6 +88,10 @@ typedef struct net {
  * oneDNN backend builds its primitives for max_batch here (so a bad spec fails now). */
 net *net_create(const char *spec, int in_c, int in_h, int in_w, int max_batch, net_backend backend);
 void net_free(net *n);
+/* What a spec costs before anything is allocated: parameter and buffer counts and the activation
+ * values per batch item (sum of every layer's output size). For checking untrusted files. */
+int net_spec_cost(const char *spec, int in_c, int in_h, int in_w, size_t *params, size_t *bufs,
+                  size_t *activations);
 /* Threads for this net's forward/backward (0 = whatever OpenMP has for the caller: OMP_NUM_THREADS
  * or omp_set_num_threads). E.g. 1 for batch-1 queries: a parallel region costs a thread wake-up, which
  * is microseconds on an idle machine but measured ~10 ms per region on a busy one (a batch-1 forward

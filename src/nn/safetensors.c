@@ -11,6 +11,7 @@
 #define ST_MAX_HEADER (64u << 20)
 #define ST_MAX_FILE ((size_t)16 << 30)
 #define ST_MAX_TENSORS 100000
+#define CRC_SLOT "\"sbir_crc32\":\"00000000\""
 
 struct safetensors {
     int n;
@@ -33,7 +34,13 @@ static void put_u64le(unsigned char *b, uint64_t v) {
 int safetensors_write(const char *path, const st_tensor *tensors, int n, const char *const *meta, int n_meta) {
     cJSON *root = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
-    for (int i = 0; i < n_meta; i++) cJSON_AddStringToObject(md, meta[2 * i], meta[2 * i + 1]);
+    for (int i = 0; i < n_meta; i++) {
+        if (strcmp(meta[2 * i], "sbir_crc32") == 0) {
+            cJSON_Delete(root);
+            return sbir_error("%s: metadata key sbir_crc32 is reserved", path);
+        }
+        cJSON_AddStringToObject(md, meta[2 * i], meta[2 * i + 1]);
+    }
     uint32_t crc = 0;
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
@@ -51,11 +58,8 @@ int safetensors_write(const char *path, const st_tensor *tensors, int n, const c
         cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
         cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(off + bytes)));
         off += bytes;
-        crc = sbir_crc32(crc, t->data, bytes);
     }
-    char hex[16];
-    snprintf(hex, sizeof hex, "%08x", crc);
-    cJSON_AddStringToObject(md, "sbir_crc32", hex);
+    cJSON_AddStringToObject(md, "sbir_crc32", "00000000"); /* filled in below */
     char *json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     size_t jlen = strlen(json);
@@ -65,6 +69,13 @@ int safetensors_write(const char *path, const st_tensor *tensors, int n, const c
     memcpy(hdr + 8, json, jlen);
     memset(hdr + 8 + jlen, ' ', padded - jlen);
     free(json);
+    /* The checksum covers the header (with its own 8 digits as zeros) and then every tensor's bytes. */
+    char *slot = strstr((char *)hdr + 8, CRC_SLOT);
+    crc = sbir_crc32(0, hdr, 8 + padded);
+    for (int i = 0; i < n; i++) crc = sbir_crc32(crc, tensors[i].data, (size_t)numel(&tensors[i]) * 4);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08x", crc);
+    memcpy(slot + strlen(CRC_SLOT) - 9, hex, 8);
 
     sbir_afile *f = afile_open(path);
     if (!f) {
@@ -222,12 +233,27 @@ safetensors *safetensors_open(const char *path) {
     cJSON *md = cJSON_DetachItemFromObjectCaseSensitive(root, "__metadata__");
     st->meta = md ? md : cJSON_CreateObject();
     const char *want = safetensors_meta(st, "sbir_crc32");
-    char got[16];
-    snprintf(got, sizeof got, "%08x", sbir_crc32(0, data, data_len));
-    if (!want) {
+    if (!want || strlen(want) != 8) {
         sbir_error("%s: no sbir_crc32 checksum in the metadata: not written by sbir", path);
         goto fail;
     }
+    /* Recompute as the writer did: the header with the checksum's digits zeroed, then the data. */
+    char key[64], got[16];
+    snprintf(key, sizeof key, "\"sbir_crc32\":\"%s\"", want);
+    char *hdr_copy = mallocCheck((size_t)hlen + 1);
+    memcpy(hdr_copy, buf + 8, (size_t)hlen);
+    hdr_copy[hlen] = 0;
+    char *slot = strstr(hdr_copy, key);
+    if (!slot || strstr(slot + 1, key)) {
+        free(hdr_copy);
+        sbir_error("%s: header is corrupt (checksum field not found exactly once)", path);
+        goto fail;
+    }
+    memset(slot + strlen(key) - 9, '0', 8);
+    uint32_t crc = sbir_crc32(0, buf, 8);
+    crc = sbir_crc32(crc, hdr_copy, (size_t)hlen);
+    free(hdr_copy);
+    snprintf(got, sizeof got, "%08x", sbir_crc32(crc, data, data_len));
     if (strcmp(want, got) != 0) {
         sbir_error("%s: checksum mismatch (header says %s, data gives %s): the file is corrupt", path, want, got);
         goto fail;

@@ -1,4 +1,4 @@
-/* test_pending_model.c — open bugs in model loading (see fuzz/pending/README.md). Passes once fixed.
+/* test_model_load.c — model files are untrusted: bugs the fuzzer found in model loading, fixed.
  *
  * 1. model_load builds the networks from the file's spec before checking the file holds their tensors:
  *    a 2.8 KB file can demand 17 GB. It must fail with a clear error in bounded memory (child RSS).
@@ -10,12 +10,13 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "nn/safetensors.h"
 #include "test.h"
 #include "util/atomic_file.h"
 #include "util/common.h"
 
 static void test_huge_spec_bounded(void) {
-    const char *path = "fuzz/pending/fuzz_model/huge_spec.model";
+    const char *path = "fuzz/crashes/fuzz_model/huge_spec.model";
     if (access(path, R_OK) != 0) {
         SKIP("%s not found (run from the repository root)", path);
         return;
@@ -36,6 +37,32 @@ static void test_huge_spec_bounded(void) {
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "backend %d: no clean error (status %d)", backend, st);
         CHECK(ru.ru_maxrss < 200 * 1024, "backend %d: peak RSS %ld MB", backend, ru.ru_maxrss / 1024);
     }
+}
+
+/* The same attack with a valid checksum: the spec check itself must refuse it, in bounded memory. */
+static void test_huge_spec_with_valid_checksum(void) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/huge.model", test_tmpdir());
+    static float w[16];
+    st_tensor t[1] = {{"structure.layers.0.conv.weight", 1, {16}, w}};
+    const char *meta[] = {"format", "sbir-model-1", "structure_spec", "c4096,c4096,c4096", "style_spec", "c4096,g,l8",
+                          "input_size", "1024", "classes", "[\"a\",\"b\"]", "styles", "[\"x\"]",
+                          "fusion", "[1,1,0]"};
+    CHECK(safetensors_write(path, t, 1, meta, 7) == SBIR_OK, "%s", sbir_last_error());
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)4 << 30, (rlim_t)4 << 30};
+        setrlimit(RLIMIT_AS, &rl);
+        sbir_model *m = model_load(path, 64, NET_BACKEND_DNNL, NULL);
+        fprintf(stderr, "    -> %s\n", m ? "loaded" : sbir_last_error());
+        _exit(!m && strstr(sbir_last_error(), "needs") ? 0 : 1);
+    }
+    int st;
+    struct rusage ru;
+    wait4(pid, &st, 0, &ru);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "no clean error (status %d)", st);
+    CHECK(ru.ru_maxrss < 200 * 1024, "peak RSS %ld MB", ru.ru_maxrss / 1024);
 }
 
 static void test_header_flips_detected(void) {
@@ -69,6 +96,7 @@ static void test_header_flips_detected(void) {
 
 int main(void) {
     RUN(test_huge_spec_bounded);
+    RUN(test_huge_spec_with_valid_checksum);
     RUN(test_header_flips_detected);
     return test_summary();
 }
