@@ -183,7 +183,8 @@ static int drawing_json_100k(const void *ctx) {
     int rc = qd_drawing_from_json(json, "coll.sqlite: sketch 1", &s);
     sketch_free(&s);
     free(json);
-    return expect_error(rc, "coll.sqlite: sketch 1: more than 10000 strokes");
+    /* refused by the value budget before parsing, or by the stroke limit after: either names the row */
+    return expect_error(rc, "coll.sqlite: sketch 1: ");
 }
 
 /* A collection row's strokes can be any length: 64 MB of "0," must not become 2.6 GB of cJSON nodes. */
