@@ -30,6 +30,7 @@
 #include "model/model.h"
 #include "nn/safetensors.h"
 #include "test.h"
+#include "support/tiny_collection.h"
 #include "util/atomic_file.h"
 #include "util/common.h"
 
@@ -52,41 +53,9 @@ static const char *sbir_binary(void) {
 
 /* 5 classes x 7 media x 3 images and 12 sketches per class, 32 px. */
 static int make_collection(void) {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/synth", test_tmpdir());
-    synth_opts so;
-    synth_opts_default(&so);
-    so.per_cell = 3, so.sketches_per_class = 12, so.size = 32, so.seed = 11, so.progress = 0;
-    if (synth_generate(dir, &so) != SBIR_OK) return SBIR_ERR;
-    snprintf(g_images, sizeof g_images, "%s/images", dir);
+    snprintf(g_images, sizeof g_images, "%s/synth/images", test_tmpdir());
     snprintf(g_coll, sizeof g_coll, "%s/coll.sqlite", test_tmpdir());
-    import_folders_opts fo = {g_images, g_coll, NULL, 0};
-    import_folders_report rep;
-    if (import_folders(&fo, &rep) != SBIR_OK) return SBIR_ERR;
-    sbir_collection *c = collection_edit(g_coll, NULL);
-    if (!c) return SBIR_ERR;
-    for (int cls = 0; cls < SYNTH_N_CLASSES; cls++)
-        for (uint32_t i = 0; i < (uint32_t)so.sketches_per_class; i++) {
-            synth_strokes st = {0};
-            synth_sketch(cls, so.seed, i, &st);
-            sbir_sketch s;
-            sketch_init(&s);
-            for (int k = 0; k < st.n_strokes; k++) {
-                sketch_begin_stroke(&s);
-                for (int p = st.start[k]; p < st.start[k + 1]; p++) sketch_add_point(&s, st.x[p], st.y[p], 0);
-            }
-            char *json = qd_drawing_to_json(&s), key[32];
-            snprintf(key, sizeof key, "%u", i);
-            int rc = collection_add_sketch(c, synth_classes[cls], "synth", key, json, NULL, NULL);
-            free(json);
-            sketch_free(&s);
-            synth_strokes_free(&st);
-            if (rc != SBIR_OK) {
-                collection_close(c);
-                return SBIR_ERR;
-            }
-        }
-    return collection_commit(c);
+    return tiny_collection(test_tmpdir(), g_coll, 3, 12, 32, 11);
 }
 
 /* ---------------- running sbir ---------------- */
@@ -369,7 +338,7 @@ static void test_model_bit_flips(void) {
     }
     CHECK(data_flips > 100 && data_caught == data_flips, "%d of %d flips in the tensor data refused with 'checksum'",
           data_caught, data_flips);
-    /* the header: a flip must be refused or (here is the gap) give the same model */
+    /* the header is inside the checksum too: every flip must be refused */
     int head_flips = 0, head_refused = 0, head_silent = 0;
     for (size_t at = 0; at < 8 + hlen; at++) {
         flip_copy(buf, n, at, bad);
@@ -386,6 +355,8 @@ static void test_model_bit_flips(void) {
             "    model: %d/%d data flips refused (checksum); header: %d flips, %d refused, %d loaded a DIFFERENT model "
             "silently, %d harmless (whitespace, unused keys)\n",
             data_caught, data_flips, head_flips, head_refused, head_silent, head_flips - head_refused - head_silent);
+    CHECK(head_refused == head_flips, "%d of %d header flips were not refused (%d loaded a different model)",
+          head_flips - head_refused, head_flips, head_silent);
     free(buf);
 }
 

@@ -3,56 +3,20 @@
  * uninterrupted one. */
 #include <string.h>
 
-#include "data/collection.h"
-#include "data/import_folders.h"
-#include "data/quickdraw.h"
-#include "data/synth.h"
 #include "model/dataset.h"
 #include "model/evaluate.h"
 #include "model/model.h"
 #include "model/train.h"
 #include "test.h"
+#include "support/tiny_collection.h"
 #include "util/common.h"
 
 static char g_coll[4200];
 
 /* 5 classes x 7 media x 10 images and 40 sketches per class, 64 px: a second or two to generate. */
 static int make_collection(void) {
-    char dir[4200], images[4300];
-    snprintf(dir, sizeof dir, "%s/synth", test_tmpdir());
-    synth_opts so;
-    synth_opts_default(&so);
-    so.per_cell = 10, so.sketches_per_class = 40, so.size = 64, so.seed = 7, so.progress = 0;
-    if (synth_generate(dir, &so) != SBIR_OK) return SBIR_ERR;
-    snprintf(images, sizeof images, "%s/images", dir);
     snprintf(g_coll, sizeof g_coll, "%s/coll.sqlite", test_tmpdir());
-    import_folders_opts fo = {images, g_coll, NULL, 0};
-    import_folders_report rep;
-    if (import_folders(&fo, &rep) != SBIR_OK) return SBIR_ERR;
-    sbir_collection *c = collection_edit(g_coll, NULL);
-    if (!c) return SBIR_ERR;
-    for (int cls = 0; cls < SYNTH_N_CLASSES; cls++)
-        for (uint32_t i = 0; i < (uint32_t)so.sketches_per_class; i++) {
-            synth_strokes st = {0};
-            synth_sketch(cls, so.seed, i, &st);
-            sbir_sketch s;
-            sketch_init(&s);
-            for (int k = 0; k < st.n_strokes; k++) {
-                sketch_begin_stroke(&s);
-                for (int p = st.start[k]; p < st.start[k + 1]; p++) sketch_add_point(&s, st.x[p], st.y[p], 0);
-            }
-            char *json = qd_drawing_to_json(&s), key[32];
-            snprintf(key, sizeof key, "%u", i);
-            int rc = collection_add_sketch(c, synth_classes[cls], "synth", key, json, NULL, NULL);
-            free(json);
-            sketch_free(&s);
-            synth_strokes_free(&st);
-            if (rc != SBIR_OK) {
-                collection_close(c);
-                return SBIR_ERR;
-            }
-        }
-    return collection_commit(c);
+    return tiny_collection(test_tmpdir(), g_coll, 10, 40, 64, 7);
 }
 
 static void small_opts(train_opts *o, const char *out) {
