@@ -82,8 +82,10 @@ int plot_lines_png(const char *path, const plot_opts *o, const plot_series *seri
         snprintf(buf, sizeof buf, "%.3g", yv);
         cairo_move_to(cr, 8, py + 4);
         cairo_show_text(cr, buf);
-        snprintf(buf, sizeof buf, "%.3g", xv);
-        cairo_move_to(cr, px - 10, B + 18);
+        snprintf(buf, sizeof buf, fabs(x1 - x0) >= 100 ? "%.0f" : "%.3g", xv);
+        cairo_text_extents_t ext;
+        cairo_text_extents(cr, buf, &ext);
+        cairo_move_to(cr, SBIR_MIN(px - ext.width / 2, W - ext.width - 4), B + 18);
         cairo_show_text(cr, buf);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
@@ -131,10 +133,10 @@ int plot_lines_png(const char *path, const plot_opts *o, const plot_series *seri
         const double *c = k_colours[s % SBIR_ARRAY_LEN(k_colours)];
         double ly = T + 12 + 16 * s;
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
-        cairo_rectangle(cr, R - 170, ly - 8, 14, 8);
+        cairo_rectangle(cr, R - 270, ly - 8, 14, 8);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_move_to(cr, R - 150, ly);
+        cairo_move_to(cr, R - 250, ly);
         cairo_show_text(cr, series[s].name ? series[s].name : "");
     }
     cairo_destroy(cr);
