@@ -147,9 +147,8 @@ async function desktop(browser) {
   }, EXAMPLE_STYLE);
   await page.waitForSelector('#drop.on .ex img');
   check(await page.locator('#drop-thumbs .ex').count() === dropped, `${dropped} dropped images shown as the style`);
-  const r3 = page.waitForResponse((r) => isSearch(r) && (r.request().postData() || '').includes('"style_images"'));
-  await drawMouse(page, fixture.strokes);
-  const b3 = await (await r3).json();
+  const b3 = await searchDuring(page, (r) => isSearch(r) && (r.request().postData() || '').includes('"style_images"'),
+    () => drawMouse(page, fixture.strokes));
   const c3 = await gridFor(page, await settled(page));
   check(b3.query && b3.query.style_images === dropped, 'the search used the dropped images');
   check(c3.length > 0 && c3[0].style === EXAMPLE_STYLE, `results take the dropped images' look (${EXAMPLE_STYLE}; got ${c3.length && c3[0].style})`);
@@ -157,6 +156,22 @@ async function desktop(browser) {
   await page.screenshot({ path: path.join(SHOTS, 'own-style.png') });
   check(errors.length === 0, `no errors in the page${errors.length ? ': ' + errors.join('; ') : ''}`);
   await ctx.close();
+}
+
+// The page aborts a search when a newer stroke arrives, so a response seen while drawing may have no
+// body: collect the bodies that can be read and return the last one.
+async function searchDuring(page, pred, action) {
+  const bodies = [];
+  const onResp = async (r) => {
+    if (!pred(r)) return;
+    try { bodies.push(await r.json()); } catch (e) { /* superseded by a newer search */ }
+  };
+  page.on('response', onResp);
+  await action();
+  const deadline = Date.now() + 15000;
+  while (bodies.length === 0 && Date.now() < deadline) await page.waitForTimeout(50);
+  page.off('response', onResp);
+  return bodies.length ? bodies[bodies.length - 1] : {};
 }
 
 async function phone(browser) {
@@ -168,9 +183,8 @@ async function phone(browser) {
   await page.waitForSelector(`.style-card[data-style="${fixture.style}"]`);
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'phone: nothing wider than the screen');
   await page.click(`.style-card[data-style="${fixture.style}"]`);
-  const resp = page.waitForResponse((r) => isSearch(r) && (r.request().postData() || '').includes('"strokes"'));
-  await drawTouch(page, fixture.strokes);
-  const body = await (await resp).json();
+  const body = await searchDuring(page, (r) => isSearch(r) && (r.request().postData() || '').includes('"strokes"'),
+    () => drawTouch(page, fixture.strokes));
   check(body.results && body.results.length > 0, 'phone: drawing with a finger searches');
   const cards = await gridFor(page, await settled(page));
   check(cards.length > 0 && cards[0].cls === fixture.class, `phone: top result is a ${fixture.class} (got ${cards.length && cards[0].cls})`);
