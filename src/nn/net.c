@@ -106,7 +106,9 @@ static int parse_spec(net *n) {
     }
     free(copy);
     if (rc == SBIR_OK && n->n_layers != count) rc = sbir_error("net spec \"%s\": empty layer", n->spec);
-    n->out_dim = C * H * W;
+    int64_t out = (int64_t)C * H * W;
+    if (rc == SBIR_OK && out > (1 << 24)) rc = sbir_error("net spec \"%s\": output of %lld values per item", n->spec, (long long)out);
+    n->out_dim = rc == SBIR_OK ? (int)out : 0;
     return rc;
 }
 
