@@ -13,12 +13,14 @@
 #include "model/model.h"
 #include "model/query_sheet.h"
 #include "model/train.h"
+#include "sbir.h"
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: sbir demo [--out DIR] [--seed S] [--per-cell N] [--epochs N]\n\n"
             "Runs everything on the built-in demo collection: generates it (5 classes x 7 media and\n"
             "Quick, Draw!-like sketches) under DIR/data, builds DIR/collection.sqlite, trains DIR/model.safetensors,\n"
+            "indexes the test images (DIR/test.index) and answers one query per class through the library,\n"
             "evaluates on the test split (tables printed and saved to DIR/eval.md), and draws example queries\n"
             "into DIR/queries.png. A finished step is not redone when DIR already holds its output.\n"
             "Default DIR: demo-out.\n");
@@ -105,6 +107,45 @@ done:
     return rc;
 }
 
+/* Indexes the test images and answers one query per class through the public library (sbir.h), the
+ * way an application would: a sketch file, a style by name, the top 5. */
+static int index_and_query(const char *model, const char *coll, const char *data, const char *index) {
+    sbir_model_ctx *m = NULL;
+    sbir_index_ctx *ix = NULL;
+    sbir_build_opts bo = {"test", NULL, 0, 0, 1};
+    int rc = SBIR_ERR;
+    if (sbir_model_open(model, &m) != SBIR_E_OK || sbir_index_build(m, coll, index, &bo, NULL) != SBIR_E_OK ||
+        sbir_index_open(index, &ix) != SBIR_E_OK) {
+        sbir_error("%s", sbir_last_error());
+        goto done;
+    }
+    printf("index %s: %lld test images; one query per class (sketch #0 of its file, style %s):\n\n", index,
+           (long long)sbir_index_count(ix), synth_styles[0]);
+    float *content = mallocCheck(sizeof(float) * (size_t)sbir_model_content_dim(m));
+    for (int c = 0; c < SYNTH_N_CLASSES; c++) {
+        char spec[4400];
+        snprintf(spec, sizeof spec, "%s/sketches/%s.ndjson#0", data, synth_classes[c]);
+        sbir_result res[5];
+        int n = 0;
+        sbir_query q = {content, synth_styles[0], NULL, 0, NULL, 5};
+        if (sbir_embed_sketch_file(m, spec, content) != SBIR_E_OK || sbir_search(ix, m, &q, res, &n) != SBIR_E_OK) {
+            free(content);
+            sbir_error("%s", sbir_last_error());
+            goto done;
+        }
+        printf("  %-8s ->", synth_classes[c]);
+        for (int i = 0; i < n; i++) printf(" %s/%s", res[i].class_name, res[i].style);
+        printf("\n");
+    }
+    printf("\n");
+    free(content);
+    rc = SBIR_OK;
+done:
+    sbir_index_close(ix);
+    sbir_model_close(m);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
@@ -143,7 +184,7 @@ int cmd_demo(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
     double t0 = sbir_now();
-    char data[4200], readme[4300], coll[4300], model[4300], evalmd[4300], sheet[4300], pr[4300];
+    char data[4200], readme[4300], coll[4300], model[4300], evalmd[4300], sheet[4300], pr[4300], index[4300];
     snprintf(data, sizeof data, "%s/data", out);
     snprintf(readme, sizeof readme, "%s/README.txt", data);
     snprintf(coll, sizeof coll, "%s/collection.sqlite", out);
@@ -151,12 +192,13 @@ int cmd_demo(int argc, char **argv) {
     snprintf(evalmd, sizeof evalmd, "%s/eval.md", out);
     snprintf(sheet, sizeof sheet, "%s/queries.png", out);
     snprintf(pr, sizeof pr, "%s/pr.png", out);
+    snprintf(index, sizeof index, "%s/test.index", out);
     mkdir(out, 0755);
-    fprintf(stderr, "== 1/4 generating the built-in collection in %s\n", data);
+    fprintf(stderr, "== 1/5 generating the built-in collection in %s\n", data);
     if (!exists(readme) && synth_generate(data, &so) != SBIR_OK) return cli_fail_last();
-    fprintf(stderr, "== 2/4 building %s\n", coll);
+    fprintf(stderr, "== 2/5 building %s\n", coll);
     if (!exists(coll) && build_collection(data, coll) != SBIR_OK) return cli_fail_last();
-    fprintf(stderr, "== 3/4 training %s\n", model);
+    fprintf(stderr, "== 3/5 training %s\n", model);
     if (!exists(model)) {
         train_opts to;
         train_opts_default(&to);
@@ -166,7 +208,9 @@ int cmd_demo(int argc, char **argv) {
         to.structure_steps = 1500, to.style_steps = 600;
         if (train_run(&to) != SBIR_OK) return cli_fail_last();
     }
-    fprintf(stderr, "== 4/4 evaluating on the test split\n");
+    fprintf(stderr, "== 4/5 indexing the test images and querying through the library\n");
+    if (index_and_query(model, coll, data, index) != SBIR_OK) return cli_fail_last();
+    fprintf(stderr, "== 5/5 evaluating on the test split\n");
     sbir_model *m = model_load(model, 64, NET_BACKEND_DNNL, NULL);
     if (!m) return cli_fail_last();
     dataset d;
