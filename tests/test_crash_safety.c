@@ -296,6 +296,43 @@ static void test_import_killed(void) {
     free(orig);
 }
 
+/* sbir index rebuilt over an existing index and killed at random moments: the index at that path must
+ * always open (CRC verified) with every image of the collection. */
+static void test_index_killed(void) {
+    char model[4300], idx[4300];
+    snprintf(model, sizeof model, "%s/untrained.model", test_tmpdir());
+    snprintf(idx, sizeof idx, "%s/killed.index", test_tmpdir());
+    char *classes[] = {"bicycle", "bird", "car", "cat", "dog"};
+    char *styles[] = {"3d_graphics", "comic", "graphite", "oilpaint", "pen_ink", "vectorart", "watercolor"};
+    sbir_model *m = model_create(32, 5, classes, 7, styles, "c8,p,c16,p,g,l16", "c8,p,g,l8", 8, NET_BACKEND_DNNL);
+    CHECK(m && model_save(m, model, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    model_free(m);
+    const char *a[] = {"index", "--model", model, "--collection", g_coll, "--out", idx, NULL};
+    double t0 = sbir_now();
+    int st = wait_status(spawn(a));
+    double secs = sbir_now() - t0;
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "first index failed (status %d)", st);
+    sbir_index *ix = index_open(idx, 0);
+    CHECK(ix != NULL, "%s", sbir_last_error());
+    int64_t count = ix ? index_count(ix) : -1;
+    index_close(ix);
+    int killed = 0, bad = 0;
+    for (int k = 0; k < 30 && killed < 8; k++) {
+        pid_t pid = spawn(a);
+        sleep_s(rnd01() * secs * 0.9);
+        kill(pid, SIGKILL);
+        st = wait_status(pid);
+        killed += WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+        ix = index_open(idx, 0);
+        if (!ix || index_count(ix) != count) bad++;
+        index_close(ix);
+    }
+    fprintf(stderr, "    index of %lld images takes %.2f s; %d runs killed, %d left an index that does not open whole\n",
+            (long long)count, secs, killed, bad);
+    CHECK(killed >= 4, "only %d index runs were actually killed", killed);
+    CHECK(bad == 0, "%d kills left a damaged index", bad);
+}
+
 /* ---------------- bit flips ---------------- */
 
 static void flip_copy(const unsigned char *buf, size_t n, size_t at, const char *path) {
@@ -453,5 +490,6 @@ int main(void) {
     }
     RUN(test_train_killed);
     RUN(test_import_killed);
+    RUN(test_index_killed);
     return test_summary();
 }
