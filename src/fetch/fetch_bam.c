@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "data/image.h"
-#include "fetch/bam_select.h"
+#include "data/bam_select.h"
 #include "fetch/fetch_http.h"
 #include "fetch/fetch_state.h"
 #include "util/atomic_file.h"

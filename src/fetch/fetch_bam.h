@@ -1,5 +1,5 @@
 /* fetch_bam.h — `sbir fetch bam`: downloads the images of the BAM! mids that `sbir import bam` would
- * import (same label rule, fetch/bam_select.h) from modules.src, into DIR/<mid>.<ext> where ext
+ * import (same label rule, data/bam_select.h) from modules.src, into DIR/<mid>.<ext> where ext
  * (jpg or png) is what the bytes are, not what the URL says.
  *
  * Each download lands in DIR/<mid>.part, is decoded (data/image.h) to prove it is a real image, then is

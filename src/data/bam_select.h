@@ -1,8 +1,5 @@
-/* bam_select.h — which BAM! mids to download: the label rule of `sbir import bam`, as a row iterator
- * that also yields each module's src URL.
- *
- * import_bam.c keeps its selection private (it decides while it imports), so this file mirrors its
- * semantics exactly — keep the two in step:
+/* bam_select.h — the BAM! label rule, as a row iterator over modules that also yields each module's src
+ * URL: `sbir import bam` (import_bam.c) imports the selected rows, `sbir fetch bam` downloads them.
  *   crowd      crowd_labels rows with label 'positive' (any case) count;
  *   automatic  automatic_labels columns with value 'positive' (or '1') count;
  *   scores     scores columns >= threshold count; several resolve to the highest score;

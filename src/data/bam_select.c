@@ -1,7 +1,6 @@
-/* bam_select.c — see bam_select.h. The queries and the decision are those of import_bam.c (one pass
- * over modules LEFT JOINed with the label source, ordered by mid, so memory stays flat), with m.src
- * added as the second column. */
-#include "fetch/bam_select.h"
+/* bam_select.c — see bam_select.h. One pass over modules LEFT JOINed with the label source, ordered by
+ * mid, so memory stays flat on BAM's 2.5M rows; m.src is the second column. */
+#include "data/bam_select.h"
 
 #include <errno.h>
 #include <sqlite3.h>
