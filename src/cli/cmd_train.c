@@ -20,7 +20,7 @@ static void usage(FILE *out) {
             "  --structure-steps N, --style-steps N   step counts instead of --epochs\n"
             "  --batch N           batch size (default 64)\n"
             "  --size N            input side in pixels (default 64)\n"
-            "  --lr X              AdamW learning rate, cosine schedule (default 0.002)\n"
+            "  --lr X              AdamW learning rate, cosine schedule (default 0.004)\n"
             "  --margin X          triplet margin (default 0.2)\n"
             "  --seed S            seed; the same seed gives the same model (default 1)\n"
             "  --resume            continue from MODEL.ckpt if it exists\n"

@@ -27,7 +27,7 @@ void train_opts_default(train_opts *o) {
     o->seed = 1;
     o->structure_spec = MODEL_STRUCTURE_SPEC;
     o->style_spec = MODEL_STYLE_SPEC;
-    o->lr = 2e-3f;
+    o->lr = 4e-3f;
     o->margin = 0.2f;
     o->backend = NET_BACKEND_DNNL;
 }
