@@ -58,3 +58,26 @@ int cli_parse_float(const char *cmd, const char *opt, const char *s, double lo, 
     *out = v;
     return 0;
 }
+
+int cli_split_list(char *s, const char **out, int max) {
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == max) return -1;
+        out[n++] = t;
+    }
+    return n;
+}
+
+int cli_parse_bam_labels(const char *cmd, const char *arg, import_bam_labels *labels, double *threshold) {
+    if (strcmp(arg, "crowd") == 0) {
+        *labels = IMPORT_BAM_CROWD;
+    } else if (strcmp(arg, "automatic") == 0) {
+        *labels = IMPORT_BAM_AUTOMATIC;
+    } else if (strncmp(arg, "scores:", 7) == 0) {
+        *labels = IMPORT_BAM_SCORES;
+        if (cli_parse_float(cmd, "--labels scores:T", arg + 7, -1e9, 1e9, threshold)) return 2;
+    } else {
+        return cli_usage_error(cmd, "--labels expects crowd, automatic or scores:T, got '%s'", arg);
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 
+#include "data/import_bam.h"
 #include "util/common.h"
 
 /* Prints "sbir: <formatted>" and returns 1. */
@@ -23,5 +24,10 @@ int cli_wants_help(int argc, char **argv);
  * error naming the option and returns -1. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+
+/* Splits "a,b,c" in place into at most max names; -1 when there are more. */
+int cli_split_list(char *s, const char **out, int max);
+/* --labels crowd | automatic | scores:T (BAM!): 0, or a usage error (exit status 2) already printed. */
+int cli_parse_bam_labels(const char *cmd, const char *arg, import_bam_labels *labels, double *threshold);
 
 #endif

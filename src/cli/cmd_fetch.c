@@ -53,16 +53,6 @@ static int usage(FILE *out) {
     return out == stdout ? 0 : 2;
 }
 
-/* Splits "a,b,c" in place into at most max names. */
-static int split_list(char *s, const char **out, int max) {
-    int n = 0;
-    for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (n == max) return -1;
-        out[n++] = t;
-    }
-    return n;
-}
-
 static int run_quickdraw(int argc, char **argv) {
     static const struct option longopts[] = {
         {"classes", required_argument, 0, 'c'}, {"format", required_argument, 0, 'f'},
@@ -114,7 +104,7 @@ static int run_quickdraw(int argc, char **argv) {
     }
     if (optind != argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!class_arg || !o.out) return cli_usage_error(cmd, "--classes and --out are required");
-    if ((o.n_classes = split_list(class_arg, classes, (int)SBIR_ARRAY_LEN(classes))) <= 0)
+    if ((o.n_classes = cli_split_list(class_arg, classes, (int)SBIR_ARRAY_LEN(classes))) <= 0)
         return cli_usage_error(cmd, "--classes expects a comma-separated list of class names");
     o.classes = classes;
     o.stop = &g_stop;
@@ -166,24 +156,15 @@ static int run_bam(int argc, char **argv) {
         case 'd': o.db = optarg; break;
         case 'o': o.out = optarg; break;
         case 'l':
-            if (strcmp(optarg, "crowd") == 0) {
-                o.labels = IMPORT_BAM_CROWD;
-            } else if (strcmp(optarg, "automatic") == 0) {
-                o.labels = IMPORT_BAM_AUTOMATIC;
-            } else if (strncmp(optarg, "scores:", 7) == 0) {
-                o.labels = IMPORT_BAM_SCORES;
-                if (cli_parse_float(cmd, "--labels scores:T", optarg + 7, -1e9, 1e9, &o.threshold)) return 2;
-            } else {
-                return cli_usage_error(cmd, "--labels expects crowd, automatic or scores:T, got '%s'", optarg);
-            }
+            if (cli_parse_bam_labels(cmd, optarg, &o.labels, &o.threshold)) return 2;
             break;
         case 'm':
-            if ((o.n_media = split_list(optarg, media, IMPORT_BAM_MAX_ATTRS)) <= 0)
+            if ((o.n_media = cli_split_list(optarg, media, IMPORT_BAM_MAX_ATTRS)) <= 0)
                 return cli_usage_error(cmd, "--media expects a comma-separated list of media");
             o.media = media;
             break;
         case 'c':
-            if ((o.n_contents = split_list(optarg, contents, IMPORT_BAM_MAX_ATTRS)) <= 0)
+            if ((o.n_contents = cli_split_list(optarg, contents, IMPORT_BAM_MAX_ATTRS)) <= 0)
                 return cli_usage_error(cmd, "--content expects a comma-separated list of contents");
             o.contents = contents;
             break;

@@ -62,16 +62,6 @@ static int run_folders(int argc, char **argv) {
     return 0;
 }
 
-/* Splits "a,b,c" in place into at most max names. */
-static int split_list(char *s, const char **out, int max) {
-    int n = 0;
-    for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (n == max) return -1;
-        out[n++] = t;
-    }
-    return n;
-}
-
 static int run_bam(int argc, char **argv) {
     static const struct option longopts[] = {
         {"db", required_argument, 0, 'd'},     {"images", required_argument, 0, 'i'},
@@ -89,24 +79,15 @@ static int run_bam(int argc, char **argv) {
         case 'i': o.images = optarg; break;
         case 'o': o.out = optarg; break;
         case 'l':
-            if (strcmp(optarg, "crowd") == 0) {
-                o.labels = IMPORT_BAM_CROWD;
-            } else if (strcmp(optarg, "automatic") == 0) {
-                o.labels = IMPORT_BAM_AUTOMATIC;
-            } else if (strncmp(optarg, "scores:", 7) == 0) {
-                o.labels = IMPORT_BAM_SCORES;
-                if (cli_parse_float("import bam", "--labels scores:T", optarg + 7, -1e9, 1e9, &o.threshold)) return 2;
-            } else {
-                return cli_usage_error("import bam", "--labels expects crowd, automatic or scores:T, got '%s'", optarg);
-            }
+            if (cli_parse_bam_labels("import bam", optarg, &o.labels, &o.threshold)) return 2;
             break;
         case 'm':
-            if ((o.n_media = split_list(optarg, media, IMPORT_BAM_MAX_ATTRS)) <= 0)
+            if ((o.n_media = cli_split_list(optarg, media, IMPORT_BAM_MAX_ATTRS)) <= 0)
                 return cli_usage_error("import bam", "--media expects a comma-separated list of media");
             o.media = media;
             break;
         case 'c':
-            if ((o.n_contents = split_list(optarg, contents, IMPORT_BAM_MAX_ATTRS)) <= 0)
+            if ((o.n_contents = cli_split_list(optarg, contents, IMPORT_BAM_MAX_ATTRS)) <= 0)
                 return cli_usage_error("import bam", "--content expects a comma-separated list of contents");
             o.contents = contents;
             break;
