@@ -26,7 +26,7 @@ rank_metrics rank_evaluate(const float *scores, const uint8_t *relevant, int n, 
     rank_order(scores, n, order);
     int R = m.n_relevant;
     double ap = 0, ap_k = 0, hits_k2 = 0;
-    int seen = 0, hits = 0;
+    int hits = 0;
     for (int g = 0; g < n;) {
         int end = g;
         int group_hits = 0;
@@ -43,10 +43,8 @@ rank_metrics rank_evaluate(const float *scores, const uint8_t *relevant, int n, 
             if (p <= k2) hits_k2 += frac;
         }
         hits += group_hits;
-        seen = end;
         g = end;
     }
-    (void)seen;
     if (R > 0) {
         m.ap = ap;
         m.ap_at_k = ap_k / SBIR_MIN(R, k);
