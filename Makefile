@@ -21,6 +21,14 @@ CXX ?= g++
 PKGS := cairo libpng libcjson sqlite3 libmicrohttpd zlib libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# MPI is optional: with OpenMPI's development files (libopenmpi-dev) sbir can run under mpirun
+# (data-parallel training, sharded search); without them it builds the same single-process program.
+# MPI=0 forces a build without it.
+MPI ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(MPI),1)
+PKG_CFLAGS += -DSBIR_WITH_MPI $(shell pkg-config --cflags ompi-c)
+PKG_LIBS += $(shell pkg-config --libs ompi-c)
+endif
 CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc -Itests $(PKG_CFLAGS)
 CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -fopenmp -fPIC -MMD -MP $(OPT) -Iinclude -Isrc
 LDLIBS := -ldnnl $(PKG_LIBS) -ljpeg -lfaiss -lopenblas -lstdc++ -lm -lpthread
@@ -37,7 +45,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test test-only demo bench clean deps
+.PHONY: all test test-only test-mpi demo bench clean deps
 .SECONDARY:
 all: $(BUILD)/sbir $(BUILD)/libsbir.a $(BUILD)/libsbir.so
 
@@ -77,6 +85,20 @@ test: deps
 
 test-only: all $(TEST_BIN)
 	@BUILD=$(BUILD) tests/run_tests.sh $(TEST_BIN)
+
+# MPI tests (tests/mpi/test_*.c): each runs under `mpirun -np 2` on loopback. Installs nothing;
+# .ci/run installs OpenMPI first. See SCALING.md.
+MPI_TEST_SRC := $(sort $(wildcard tests/mpi/test_*.c))
+MPI_TEST_BIN := $(MPI_TEST_SRC:tests/mpi/%.c=$(BUILD)/tests/mpi/%)
+$(BUILD)/tests/mpi/%: tests/mpi/%.c $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a
+	@mkdir -p $(dir $@)
+	@echo '  LD   $@'
+	@$(CC) $(CFLAGS) -Wno-format-zero-length -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsbir.a $(LDFLAGS) $(LDLIBS)
+
+test-mpi:
+	@if [ "$(MPI)" != 1 ]; then echo "make test-mpi: OpenMPI development files not found (apt-get install libopenmpi-dev openmpi-bin)"; exit 1; fi
+	@$(MAKE) --no-print-directory all $(MPI_TEST_BIN)
+	@BUILD=$(BUILD) tests/mpi/run_mpi_tests.sh $(MPI_TEST_BIN)
 
 demo: deps
 	$(MAKE) all

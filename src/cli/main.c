@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "dist/comm.h"
 
 typedef struct {
     const char *name;
@@ -47,8 +48,18 @@ int main(int argc, char **argv) {
         printf("sbir 0.1.0\n");
         return 0;
     }
-    for (size_t i = 0; i < SBIR_ARRAY_LEN(k_commands); i++)
-        if (strcmp(argv[1], k_commands[i].name) == 0) return k_commands[i].fn(argc - 1, argv + 1);
+    for (size_t i = 0; i < SBIR_ARRAY_LEN(k_commands); i++) {
+        if (strcmp(argv[1], k_commands[i].name) != 0) continue;
+        /* Under mpirun every rank runs the same command; commands that are not distributed simply
+         * run on rank 0's data like a single process would (train and query know about ranks). */
+        if (comm_init(&argc, &argv) != 0) {
+            fprintf(stderr, "sbir: %s\n", sbir_last_error());
+            return 1;
+        }
+        int rc = k_commands[i].fn(argc - 1, argv + 1);
+        comm_finalize();
+        return rc;
+    }
     fprintf(stderr, "sbir: unknown command '%s' (sbir --help lists them)\n", argv[1]);
     return 2;
 }
