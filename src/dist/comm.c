@@ -173,3 +173,49 @@ int comm_allgather(const void *mine, void *all, size_t bytes) {
     return 0;
 #endif
 }
+
+/* ---- for the sharded search ---- */
+
+int comm_allgatherv(const void *mine, size_t bytes, void **all, size_t *sizes) {
+    *all = NULL;
+    if (g_size == 1) {
+        *all = mallocCheck(bytes ? bytes : 1);
+        if (bytes) memcpy(*all, mine, bytes);
+        sizes[0] = bytes;
+        return 0;
+    }
+#ifdef SBIR_WITH_MPI
+    long long me = (long long)bytes;
+    long long *each = mallocCheck(sizeof(long long) * (size_t)g_size);
+    if (comm_allgather(&me, each, sizeof me) != 0) return free(each), -1;
+    int *counts = mallocCheck(sizeof(int) * (size_t)g_size), *displs = mallocCheck(sizeof(int) * (size_t)g_size);
+    long long total = 0;
+    for (int r = 0; r < g_size; r++) {
+        counts[r] = (int)each[r], displs[r] = (int)total;
+        sizes[r] = (size_t)each[r];
+        total += each[r];
+    }
+    free(each);
+    int rc = 0;
+    if (total > INT32_MAX) { /* MPI's displacements are int; k hits per shard are far below this */
+        sbir_error("allgatherv of %lld bytes in all is too large", total);
+        rc = -1;
+    } else {
+        *all = mallocCheck((size_t)(total ? total : 1));
+        rc = check(MPI_Allgatherv(mine, (int)bytes, MPI_BYTE, *all, counts, displs, MPI_BYTE, MPI_COMM_WORLD),
+                   "MPI_Allgatherv");
+        if (rc) free(*all), *all = NULL;
+    }
+    free(counts);
+    free(displs);
+    return rc;
+#else
+    return 0;
+#endif
+}
+
+bool comm_all_ok(bool ok) {
+    long long failed = ok ? 0 : 1;
+    if (comm_allreduce_max_i64(&failed, 1) != 0) return false;
+    return failed == 0;
+}

@@ -38,4 +38,13 @@ int comm_barrier(void);
  * on every rank. */
 int comm_allgather(const void *mine, void *all, size_t bytes);
 
+/* ---- for the sharded search (src/api/sharded_search.c) ---- */
+/* Every rank contributes `bytes` bytes (counts may differ by rank); *all receives their concatenation
+ * in rank order (malloc'd, the caller frees it) and sizes[r] (comm_size() entries, the caller's array)
+ * rank r's count. One process: a copy of mine. */
+int comm_allgatherv(const void *mine, size_t bytes, void **all, size_t *sizes);
+/* Collective: true on every rank iff ok is true on every rank, so ranks that failed on their own
+ * (a missing shard) and ranks that did not leave together instead of waiting in the next collective. */
+bool comm_all_ok(bool ok);
+
 #endif
