@@ -67,7 +67,7 @@ static int write_examples(sbir_model *m, const dataset *d, const char *path) {
     char(*labels)[128] = mallocCheck(sizeof(*labels) * (size_t)d->C);
     sheet_row *rows = mallocCheck(sizeof(sheet_row) * (size_t)d->C);
     int n_rows = 0;
-    if (embed_items(m->structure, d, img, ni, EMBED_IMAGES, gc) != SBIR_OK ||
+    if (embed_items_content(m, d, img, ni, EMBED_IMAGES, gc) != SBIR_OK ||
         embed_items(m->style, d, img, ni, EMBED_IMAGES, gs) != SBIR_OK)
         goto done;
     for (int c = 0; c < d->C; c++) {
@@ -76,7 +76,7 @@ static int write_examples(sbir_model *m, const dataset *d, const char *path) {
             if (d->sk_class[sk[i]] == c) q = sk[i];
         if (q < 0) continue;
         int s = (c * 3 + 1) % m->NS;
-        if (embed_items(m->structure, d, &q, 1, EMBED_SKETCHES, qc) != SBIR_OK) goto done;
+        if (embed_items_content(m, d, &q, 1, EMBED_SKETCHES, qc) != SBIR_OK) goto done;
         float best[TOP];
         int bi[TOP], nb = 0;
         for (int i = 0; i < ni; i++) { /* insertion into a short sorted list */
@@ -112,7 +112,7 @@ done:
 static int index_and_query(const char *model, const char *coll, const char *data, const char *index) {
     sbir_model_ctx *m = NULL;
     sbir_index_ctx *ix = NULL;
-    sbir_build_opts bo = {"test", NULL, 0, 0, 1};
+    sbir_build_opts bo = {.split = "test", .progress = 1};
     int rc = SBIR_ERR;
     if (sbir_model_open(model, &m) != SBIR_E_OK || sbir_index_build(m, coll, index, &bo, NULL) != SBIR_E_OK ||
         sbir_index_open(index, &ix) != SBIR_E_OK) {

@@ -1,12 +1,14 @@
 #include "model/embed.h"
 
+#include <string.h>
+
 #include "nn/ops.h"
 #include "util/common.h"
 
-int embed_items(net *n, const dataset *d, const int *idx, int count, int what, float *out) {
+int embed_features(net *n, const dataset *d, const int *idx, int count, int what, float *out) {
     int S = d->S, D = n->out_dim, B = SBIR_MIN(n->max_batch, 256);
     size_t in = (size_t)3 * S * S;
-    float *x = mallocCheck(sizeof(float) * in * B), norm[256];
+    float *x = mallocCheck(sizeof(float) * in * B);
     uint8_t *grey = mallocCheck((size_t)S * S);
     int rc = SBIR_OK;
     for (int b0 = 0; b0 < count && rc == SBIR_OK; b0 += B) {
@@ -22,9 +24,23 @@ int embed_items(net *n, const dataset *d, const int *idx, int count, int what, f
         }
         const float *f = net_forward(n, x, nb, 0);
         if (!f) rc = SBIR_ERR;
-        else l2norm_forward(out + (size_t)b0 * D, norm, f, 1e-12f, nb, D);
+        else memcpy(out + (size_t)b0 * D, f, sizeof(float) * (size_t)nb * D);
     }
     free(x);
     free(grey);
+    return rc;
+}
+
+int embed_items(net *n, const dataset *d, const int *idx, int count, int what, float *out) {
+    if (embed_features(n, d, idx, count, what, out) != SBIR_OK) return SBIR_ERR;
+    l2norm_forward(out, NULL, out, 1e-12f, count, n->out_dim); /* row by row, so in place is safe */
+    return SBIR_OK;
+}
+
+int embed_items_content(sbir_model *m, const dataset *d, const int *idx, int count, int what, float *out) {
+    float *f = mallocCheck(sizeof(float) * (size_t)(count ? count : 1) * m->Df);
+    int rc = embed_features(m->structure, d, idx, count, what, f);
+    if (rc == SBIR_OK) model_content_from_features(m, f, count, m->class_weight, out);
+    free(f);
     return rc;
 }

@@ -32,9 +32,9 @@ int evaluate_model(sbir_model *m, const dataset *d, int split, int sketch_split,
     gcl = mallocCheck(sizeof(int) * (size_t)ni);
     gst = mallocCheck(sizeof(int) * (size_t)ni);
     qcl = mallocCheck(sizeof(int) * (size_t)ns);
-    if (embed_items(m->structure, d, img, ni, EMBED_IMAGES, gc) != SBIR_OK ||
+    if (embed_items_content(m, d, img, ni, EMBED_IMAGES, gc) != SBIR_OK ||
         embed_items(m->style, d, img, ni, EMBED_IMAGES, gs) != SBIR_OK ||
-        embed_items(m->structure, d, sk, ns, EMBED_SKETCHES, qc) != SBIR_OK)
+        embed_items_content(m, d, sk, ns, EMBED_SKETCHES, qc) != SBIR_OK)
         goto done;
     for (int i = 0; i < ni; i++) gcl[i] = d->img_class[img[i]], gst[i] = style_map[d->img_style[img[i]]];
     for (int q = 0; q < ns; q++) qcl[q] = d->sk_class[sk[q]];

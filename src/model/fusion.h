@@ -15,6 +15,7 @@ typedef struct {
     double weighted_map, learned_map;
     int chose_learned;
     float chosen[3];
+    float class_weight; /* chosen by model_calibrate (calibrate.h); 0 when fitted without it */
 } fusion_fit;
 
 int fusion_calibrate(const eval_input *val, uint64_t seed, fusion_fit *out);

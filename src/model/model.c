@@ -1,6 +1,8 @@
 #include "model/model.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/ops.h"
@@ -33,8 +35,8 @@ sbir_model *model_create(int S, int C, char **classes, int NS, char **styles, co
         model_free(m);
         return NULL;
     }
-    m->Dc = m->structure->out_dim, m->Ds = m->style->out_dim;
-    m->content_head = callocCheck((size_t)C * (m->Dc + 1), sizeof(float));
+    m->Df = m->Dc = m->structure->out_dim, m->Ds = m->style->out_dim;
+    m->content_head = callocCheck((size_t)C * (m->Df + 1), sizeof(float));
     m->style_head_rows = C * NS;
     m->style_head = callocCheck((size_t)C * NS * (m->Ds + 1), sizeof(float));
     m->protos = callocCheck((size_t)NS * m->Ds, sizeof(float));
@@ -119,6 +121,11 @@ void model_compute_fingerprint(sbir_model *m) {
     uint32_t a = sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params);
     uint32_t b = sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params);
     b = sbir_crc32(b, m->protos, sizeof(float) * (size_t)m->NS * m->Ds);
+    /* Only when used, so models without the posterior keep their fingerprints. */
+    if (m->class_weight > 0) {
+        b = sbir_crc32(b, m->content_head, sizeof(float) * (size_t)m->C * (m->Df + 1));
+        b = sbir_crc32(b, &m->class_weight, sizeof m->class_weight);
+    }
     snprintf(m->fingerprint, sizeof m->fingerprint, "%08x%08x", a, b);
 }
 
@@ -129,7 +136,7 @@ int model_save(const sbir_model *m, const char *path, const model_extra *extra, 
     char(*names)[96] = callocCheck((size_t)cap, sizeof *names);
     int n = add_net_tensors(m->structure, "structure", t, names, 0);
     n = add_net_tensors(m->style, "style", t, names, n);
-    t[n++] = (st_tensor){"content_head", 2, {m->C, m->Dc + 1}, m->content_head};
+    t[n++] = (st_tensor){"content_head", 2, {m->C, m->Df + 1}, m->content_head};
     t[n++] = (st_tensor){"style_head", 2, {m->style_head_rows, m->Ds + 1}, m->style_head};
     t[n++] = (st_tensor){"style_protos", 2, {m->NS, m->Ds}, m->protos};
     for (int i = 0; i < n_extra; i++) t[n++] = (st_tensor){extra[i].name, 1, {extra[i].n}, extra[i].data};
@@ -137,17 +144,19 @@ int model_save(const sbir_model *m, const char *path, const model_extra *extra, 
     sbir_model *mm = (sbir_model *)m;
     model_compute_fingerprint(mm);
     char *classes = names_json(m->classes, m->C), *styles = names_json(m->styles, m->NS);
-    char size[32], fusion[96];
+    char size[32], fusion[96], cw[32];
     snprintf(size, sizeof size, "%d", m->S);
     snprintf(fusion, sizeof fusion, "[%.9g,%.9g,%.9g]", m->fusion[0], m->fusion[1], m->fusion[2]);
-    int total_meta = 8 + n_meta;
+    snprintf(cw, sizeof cw, "%.9g", m->class_weight);
+    int total_meta = 9 + n_meta;
     const char **kv = callocCheck((size_t)total_meta * 2, sizeof *kv);
     const char *base[] = {"format",  "sbir-model-1",      "structure_spec", m->structure->spec,
                           "style_spec", m->style->spec,   "input_size",     size,
                           "classes", classes,             "styles",         styles,
-                          "fusion",  fusion,              "fingerprint",    m->fingerprint};
+                          "fusion",  fusion,              "fingerprint",    m->fingerprint,
+                          "content_class_weight", cw};
     memcpy(kv, base, sizeof base);
-    for (int i = 0; i < 2 * n_meta; i++) kv[16 + i] = meta[i];
+    for (int i = 0; i < 2 * n_meta; i++) kv[18 + i] = meta[i];
     int rc = safetensors_write(path, t, n, kv, total_meta);
     free(kv);
     free(classes);
@@ -241,13 +250,23 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, saf
     if (sh && sh->ndim == 2 && sh->shape[0] == NS) m->style_head_rows = NS;
     if (load_net_tensors(m->structure, "structure", st, path) != SBIR_OK ||
         load_net_tensors(m->style, "style", st, path) != SBIR_OK ||
-        copy_tensor(st, "content_head", m->content_head, C, m->Dc + 1, path) != SBIR_OK ||
+        copy_tensor(st, "content_head", m->content_head, C, m->Df + 1, path) != SBIR_OK ||
         copy_tensor(st, "style_head", m->style_head, m->style_head_rows, m->Ds + 1, path) != SBIR_OK ||
         copy_tensor(st, "style_protos", m->protos, NS, m->Ds, path) != SBIR_OK)
         goto fail;
     if (parse_fusion(safetensors_meta(st, "fusion"), m->fusion) != SBIR_OK) {
         sbir_error("%s: fusion metadata malformed", path);
         goto fail;
+    }
+    const char *cw = safetensors_meta(st, "content_class_weight");
+    if (cw) {
+        char *end;
+        double w = strtod(cw, &end);
+        if (end == cw || *end || !(w >= 0 && w <= 1e4)) {
+            sbir_error("%s: content_class_weight '%s' is not a number in [0, 10000]", path, cw);
+            goto fail;
+        }
+        model_set_class_weight(m, (float)w);
     }
     model_compute_fingerprint(m);
     free_names(classes, C);
@@ -273,8 +292,44 @@ static void embed(net *n, int max_batch, const float *x, int B, int D, float *ou
     }
 }
 
+void model_set_class_weight(sbir_model *m, float class_weight) {
+    m->class_weight = class_weight > 0 ? class_weight : 0;
+    m->Dc = m->Df + (m->class_weight > 0 ? m->C : 0);
+}
+
+void model_content_from_features(const sbir_model *m, const float *f, int B, float class_weight, float *out) {
+    int Df = m->Df, C = m->C, D = Df + (class_weight > 0 ? C : 0);
+    const float *W = m->content_head, *bias = m->content_head + (size_t)C * Df;
+    float scale = sqrtf(class_weight);
+    for (int i = 0; i < B; i++) {
+        const float *fi = f + (size_t)i * Df;
+        float *o = out + (size_t)i * D;
+        double ss = 0; /* as l2norm_forward, without its per-call thread team */
+        for (int k = 0; k < Df; k++) ss += (double)fi[k] * fi[k];
+        float nr = (float)sqrt(ss + 1e-12f);
+        for (int k = 0; k < Df; k++) o[k] = fi[k] / nr;
+        if (class_weight <= 0) continue;
+        float *p = o + Df, mx = -INFINITY;
+        for (int c = 0; c < C; c++) {
+            float z = bias[c];
+            for (int k = 0; k < Df; k++) z += W[(size_t)c * Df + k] * fi[k];
+            p[c] = z, mx = z > mx ? z : mx;
+        }
+        float sum = 0;
+        for (int c = 0; c < C; c++) sum += p[c] = expf(p[c] - mx);
+        for (int c = 0; c < C; c++) p[c] *= scale / sum;
+    }
+}
+
 void model_embed_content(sbir_model *m, const float *x, int B, float *out) {
-    embed(m->structure, SBIR_MIN(m->max_batch, 1024), x, B, m->Dc, out);
+    net *n = m->structure;
+    size_t in_sz = (size_t)n->in_c * n->in_h * n->in_w;
+    int mb = SBIR_MIN(m->max_batch, 1024);
+    for (int b0 = 0; b0 < B; b0 += mb) {
+        int nb = SBIR_MIN(mb, B - b0);
+        const float *f = net_forward(n, x + in_sz * b0, nb, 0);
+        model_content_from_features(m, f, nb, m->class_weight, out + (size_t)m->Dc * b0);
+    }
 }
 
 void model_embed_style(sbir_model *m, const float *x, int B, float *out) {

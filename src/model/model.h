@@ -24,8 +24,14 @@ typedef struct {
     int C, NS;      /* classes, styles */
     char **classes, **styles;
     net *structure, *style;
-    int Dc, Ds;     /* embedding sizes */
-    float *content_head; /* (C, Dc) weights then C biases: classifier on structure features */
+    int Df;         /* structure network output (features the content head reads) */
+    int Dc, Ds;     /* embedding sizes: content = Df (+ C, see class_weight), style */
+    /* The content embedding is [normalise(f), sqrt(class_weight) * softmax(content_head(f))]: the
+     * class posterior joins the embedding when class_weight > 0, so a squared distance in it is
+     * |e_q - e_g|^2 + class_weight |p_q - p_g|^2 and every index and search works unchanged. Chosen on
+     * the validation split at the end of training (model_calibrate); 0 in older models. */
+    float class_weight;
+    float *content_head; /* (C, Df) weights then C biases: classifier on structure features */
     float *style_head;   /* rows x Ds weights then rows biases: C * NS rows (stage 1), NS (stage 2) */
     int style_head_rows;
     float *protos;       /* (NS, Ds) mean normalised style embedding per style */
@@ -52,8 +58,13 @@ int model_save(const sbir_model *m, const char *path, const model_extra *extra, 
 struct safetensors;
 sbir_model *model_load(const char *path, int max_batch, net_backend backend, struct safetensors **extra_out);
 
-/* Embeds B inputs (B, 3, S, S) in chunks of max_batch; out (B, D), L2-normalised, inference mode. */
+/* Embeds B inputs (B, 3, S, S) in chunks of max_batch, inference mode: content out (B, Dc) (see
+ * class_weight), style out (B, Ds) L2-normalised. */
 void model_embed_content(sbir_model *m, const float *x, int B, float *out);
+/* The content embedding (B, Df + (class_weight > 0 ? C : 0)) from structure features f (B, Df). */
+void model_content_from_features(const sbir_model *m, const float *f, int B, float class_weight, float *out);
+/* Sets class_weight (>= 0) and the content embedding size Dc that follows from it. */
+void model_set_class_weight(sbir_model *m, float class_weight);
 void model_embed_style(sbir_model *m, const float *x, int B, float *out);
 
 /* The fingerprint: 16 hex digits of a hash of every weight; set by model_save and model_load. */

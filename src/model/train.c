@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/calibrate.h"
 #include "model/dataset.h"
 #include "model/embed.h"
 #include "model/eval.h"
@@ -136,10 +137,10 @@ static int trainer_setup(trainer *t) {
     net_init(t->m->style, o->seed * 2 + 2);
     sbir_rng rng;
     rng_seed(&rng, o->seed ^ 0x5eedULL);
-    head_init(&t->content_head, t->m->content_head, d->C, t->m->Dc, &rng);
+    head_init(&t->content_head, t->m->content_head, d->C, t->m->Df, &rng);
     head_init(&t->style_head, t->m->style_head, d->C * d->NS, t->m->Ds, &rng);
 
-    int B = t->B, Dmax = SBIR_MAX(t->m->Dc, t->m->Ds), Kmax = SBIR_MAX(d->C, d->C * d->NS);
+    int B = t->B, Dmax = SBIR_MAX(t->m->Df, t->m->Ds), Kmax = SBIR_MAX(d->C, d->C * d->NS);
     size_t in = (size_t)3 * o->S * o->S;
     t->x = mallocCheck(sizeof(float) * in * B);
     t->df = mallocCheck(sizeof(float) * (size_t)B * Dmax);
@@ -335,7 +336,7 @@ static double validate(trainer *t, int phase) {
     int ni = t->n_va_img ? t->n_va_img : t->n_tr_img, ns = t->n_va_sk ? t->n_va_sk : t->n_tr_sk;
     sbir_model *m = t->m;
     if (phase == PH_STRUCTURE) {
-        float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Dc), *qe = mallocCheck(sizeof(float) * (size_t)ns * m->Dc);
+        float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Df), *qe = mallocCheck(sizeof(float) * (size_t)ns * m->Df);
         embed_items(m->structure, &t->d, img, ni, EMBED_IMAGES, ge);
         embed_items(m->structure, &t->d, sk, ns, EMBED_SKETCHES, qe);
         float *sc = mallocCheck(sizeof(float) * (size_t)ni);
@@ -344,7 +345,7 @@ static double validate(trainer *t, int phase) {
         int cnt = 0;
         for (int q = 0; q < ns; q++) {
             for (int i = 0; i < ni; i++) {
-                sc[i] = -eval_sqdist(qe + (size_t)q * m->Dc, ge + (size_t)i * m->Dc, m->Dc);
+                sc[i] = -eval_sqdist(qe + (size_t)q * m->Df, ge + (size_t)i * m->Df, m->Df);
                 rel[i] = t->d.img_class[img[i]] == t->d.sk_class[sk[q]];
             }
             rank_metrics r = rank_evaluate(sc, rel, ni, 200, 100, NULL);
@@ -430,7 +431,7 @@ static int load_checkpoint(trainer *t) {
     }
     net_copy_weights(t->m->structure, m->structure);
     net_copy_weights(t->m->style, m->style);
-    memcpy(t->m->content_head, m->content_head, sizeof(float) * (size_t)m->C * (m->Dc + 1));
+    memcpy(t->m->content_head, m->content_head, sizeof(float) * (size_t)m->C * (m->Df + 1));
     memcpy(t->m->style_head, m->style_head, sizeof(float) * (size_t)m->style_head_rows * (m->Ds + 1));
     net *a = t->m->structure, *b = t->m->style;
     if (restore_vec(st, "opt.structure.m", &a->opt_m, a->n_params) || restore_vec(st, "opt.structure.v", &a->opt_v, a->n_params) ||
@@ -489,26 +490,12 @@ static int write_curve(trainer *t, const char *path) {
     return rc;
 }
 
-/* Fits the fusion on validation sketches and images (the training split where validation is empty). */
+/* Fits the class weight and the fusion on validation sketches and images (the training split where
+ * validation is empty); calibrate.h. */
 static int calibrate(trainer *t, fusion_fit *fit) {
-    sbir_model *m = t->m;
     const int *img = t->n_va_img ? t->va_img : t->tr_img, *sk = t->n_va_sk ? t->va_sk : t->tr_sk;
     int ni = t->n_va_img ? t->n_va_img : t->n_tr_img, ns = t->n_va_sk ? t->n_va_sk : t->n_tr_sk;
-    float *gc = mallocCheck(sizeof(float) * (size_t)ni * m->Dc), *gs = mallocCheck(sizeof(float) * (size_t)ni * m->Ds),
-          *qc = mallocCheck(sizeof(float) * (size_t)ns * m->Dc);
-    int *gcl = mallocCheck(sizeof(int) * (size_t)ni), *gst = mallocCheck(sizeof(int) * (size_t)ni),
-        *qcl = mallocCheck(sizeof(int) * (size_t)ns);
-    embed_items(m->structure, &t->d, img, ni, EMBED_IMAGES, gc);
-    embed_items(m->style, &t->d, img, ni, EMBED_IMAGES, gs);
-    embed_items(m->structure, &t->d, sk, ns, EMBED_SKETCHES, qc);
-    for (int i = 0; i < ni; i++) gcl[i] = t->d.img_class[img[i]], gst[i] = t->d.img_style[img[i]];
-    for (int q = 0; q < ns; q++) qcl[q] = t->d.sk_class[sk[q]];
-    eval_input in = {ns, ni, m->NS, m->C, m->Dc, m->Ds, qc, qcl, gc, gs, gcl, gst, m->protos, {1, 1, 0},
-                     (const char *const *)m->classes, (const char *const *)m->styles};
-    int rc = fusion_calibrate(&in, t->o.seed, fit);
-    if (rc == SBIR_OK) memcpy(m->fusion, fit->chosen, sizeof m->fusion);
-    free(gc), free(gs), free(qc), free(gcl), free(gst), free(qcl);
-    return rc;
+    return model_calibrate(t->m, &t->d, img, ni, sk, ns, t->o.seed, fit);
 }
 
 int train_run(const train_opts *o) {
@@ -585,13 +572,15 @@ int train_run(const train_opts *o) {
     double secs = sbir_now() - t0;
     if (!o->quiet)
         fprintf(stderr,
-                "fusion on validation: weighted distance w=%.3g mAP %.4f; learned (%.3g, %.3g, %.3g) mAP %.4f -> %s\n",
-                fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
+                "on validation: class weight %.3g; fusion: weighted distance w=%.3g mAP %.4f; learned (%.3g, %.3g, "
+                "%.3g) mAP %.4f -> %s\n",
+                fit.class_weight, fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
                 fit.chose_learned ? "learned" : "weighted");
-    char secs_s[32], fus[160];
+    char secs_s[32], fus[224];
     snprintf(secs_s, sizeof secs_s, "%.1f", secs);
-    snprintf(fus, sizeof fus, "weighted w=%.4g val_mAP=%.4f; learned (%.4g,%.4g,%.4g) val_mAP=%.4f; chose %s",
-             fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
+    snprintf(fus, sizeof fus,
+             "class_weight=%.4g; weighted w=%.4g val_mAP=%.4f; learned (%.4g,%.4g,%.4g) val_mAP=%.4f; chose %s",
+             fit.class_weight, fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
              fit.chose_learned ? "learned" : "weighted");
     const char *meta[] = {"train_seconds", secs_s, "fusion_fit", fus, "train_collection", o->collection};
     if (model_save(t.m, o->out, NULL, 0, meta, 3) != SBIR_OK) goto done;

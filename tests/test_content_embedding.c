@@ -1,0 +1,210 @@
+/* test_content_embedding.c — the content embedding with the class posterior (model.h, class_weight):
+ * its layout and distances, that it survives save/load and changes the fingerprint, that a model file
+ * with a hostile weight is refused, and that model_calibrate picks from its grid on validation data. */
+#include <math.h>
+#include <string.h>
+
+#include "model/calibrate.h"
+#include "model/embed.h"
+#include "model/model.h"
+#include "support/tiny_collection.h"
+#include "nn/safetensors.h"
+#include "test.h"
+#include "util/common.h"
+#include "util/rng.h"
+
+static char *k_classes[] = {"cat", "dog", "cow"}, *k_styles[] = {"ink", "oil"};
+
+static sbir_model *tiny_model(void) {
+    sbir_model *m = model_create(16, 3, k_classes, 2, k_styles, "c4,p,g,l8", "c4,g,l4", 4, NET_BACKEND_REF);
+    if (!m) return NULL;
+    net_init(m->structure, 7);
+    net_init(m->style, 8);
+    sbir_rng r;
+    rng_seed(&r, 3);
+    for (int i = 0; i < m->C * (m->Df + 1); i++) m->content_head[i] = rng_normal(&r);
+    return m;
+}
+
+static double sqdist(const float *a, const float *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return s;
+}
+
+static void test_layout_and_distance(void) {
+    sbir_model *m = tiny_model();
+    CHECK(m != NULL, "%s", sbir_last_error());
+    if (!m) return;
+    CHECK(m->Dc == m->Df && m->class_weight == 0, "a new model has no posterior (Dc %d, Df %d)", m->Dc, m->Df);
+    int Df = m->Df, C = m->C;
+    float f[2 * 8], plain[2 * 8], e[2 * 11], p[2 * 11];
+    sbir_rng r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < 2 * Df; i++) f[i] = rng_normal(&r);
+    model_content_from_features(m, f, 2, 0, plain);
+    model_content_from_features(m, f, 2, 1, p);
+    model_content_from_features(m, f, 2, 2.5f, e);
+    for (int b = 0; b < 2; b++) {
+        double n2 = 0, psum = 0, esum = 0;
+        for (int k = 0; k < Df; k++) n2 += (double)plain[b * Df + k] * plain[b * Df + k];
+        CHECK_NEAR(n2, 1.0, 1e-5);
+        CHECK(memcmp(plain + b * Df, e + b * (Df + C), sizeof(float) * Df) == 0, "features come first, unchanged");
+        for (int c = 0; c < C; c++) psum += p[b * (Df + C) + Df + c], esum += e[b * (Df + C) + Df + c];
+        CHECK_NEAR(psum, 1.0, 1e-5);           /* weight 1: the posterior itself */
+        CHECK_NEAR(esum, sqrt(2.5), 1e-5);     /* scaled by sqrt(weight) */
+        /* the posterior is the softmax of the head's logits: check the argmax */
+        const float *W = m->content_head, *bias = W + C * Df;
+        int best = 0;
+        double bz = -1e30;
+        for (int c = 0; c < C; c++) {
+            double z = bias[c];
+            for (int k = 0; k < Df; k++) z += (double)W[c * Df + k] * f[b * Df + k];
+            if (z > bz) bz = z, best = c;
+        }
+        int pbest = 0;
+        for (int c = 1; c < C; c++)
+            if (p[b * (Df + C) + Df + c] > p[b * (Df + C) + Df + pbest]) pbest = c;
+        CHECK(pbest == best, "posterior argmax %d, logits argmax %d", pbest, best);
+    }
+    /* squared distance = feature distance + weight * posterior distance */
+    double d_all = sqdist(e, e + Df + C, Df + C), d_feat = sqdist(plain, plain + Df, Df),
+           d_post = sqdist(p + Df, p + (Df + C) + Df, C);
+    CHECK_NEAR(d_all, d_feat + 2.5 * d_post, 1e-5);
+    model_free(m);
+}
+
+static void test_save_load_and_fingerprint(void) {
+    sbir_model *m = tiny_model();
+    if (!m) return;
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/plain.model", test_tmpdir());
+    snprintf(b, sizeof b, "%s/posterior.model", test_tmpdir());
+    CHECK(model_save(m, a, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    char fp_plain[17];
+    memcpy(fp_plain, m->fingerprint, sizeof fp_plain);
+    model_set_class_weight(m, 2);
+    CHECK(m->Dc == m->Df + m->C, "Dc %d", m->Dc);
+    CHECK(model_save(m, b, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    CHECK(strcmp(fp_plain, m->fingerprint) != 0, "the class weight is part of the fingerprint");
+    sbir_model *la = model_load(a, 4, NET_BACKEND_REF, NULL), *lb = model_load(b, 4, NET_BACKEND_REF, NULL);
+    CHECK(la && lb, "%s", sbir_last_error());
+    if (la && lb) {
+        CHECK(la->class_weight == 0 && la->Dc == la->Df, "plain model loads plain");
+        CHECK(lb->class_weight == 2 && lb->Dc == lb->Df + lb->C, "weight %g Dc %d", lb->class_weight, lb->Dc);
+        CHECK(strcmp(lb->fingerprint, m->fingerprint) == 0, "fingerprint survives the round trip");
+        float x[2 * 3 * 16 * 16], e1[2 * 11], e2[2 * 11];
+        sbir_rng r;
+        rng_seed(&r, 9);
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = rng_uniform(&r);
+        model_embed_content(m, x, 2, e1);
+        model_embed_content(lb, x, 2, e2);
+        CHECK(test_max_rel_diff(e1, e2, 2 * 11) < 1e-6, "same embedding after load");
+    }
+    model_free(la);
+    model_free(lb);
+    model_free(m);
+}
+
+/* A model file is untrusted: the weight must be a finite number in range. Rewrites the metadata
+ * through safetensors_write so the checksum is valid and only the value is hostile. */
+static void test_hostile_weight_refused(void) {
+    sbir_model *m = tiny_model();
+    if (!m) return;
+    const char *bad[] = {"nan", "-1", "inf", "1e300", "abc", "", "2x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/bad%zu.model", test_tmpdir(), i);
+        CHECK(model_save(m, path, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+        safetensors *st = safetensors_open(path);
+        CHECK(st != NULL, "%s", sbir_last_error());
+        if (!st) continue;
+        int nt = safetensors_count(st), nm = 0;
+        st_tensor *t = callocCheck((size_t)nt, sizeof *t);
+        for (int k = 0; k < nt; k++) t[k] = *safetensors_at(st, k);
+        const char *keys[] = {"format", "structure_spec", "style_spec", "input_size", "classes",
+                              "styles", "fusion", "fingerprint", "content_class_weight"};
+        const char *kv[18];
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            const char *val = safetensors_meta(st, keys[k]);
+            CHECK(val != NULL, "model_save writes %s", keys[k]);
+            kv[2 * nm] = keys[k];
+            kv[2 * nm + 1] = strcmp(keys[k], "content_class_weight") == 0 ? bad[i] : val ? val : "";
+            nm++;
+        }
+        char path2[4200];
+        snprintf(path2, sizeof path2, "%s.hostile", path);
+        CHECK(safetensors_write(path2, t, nt, kv, nm) == SBIR_OK, "%s", sbir_last_error());
+        safetensors_close(st);
+        free(t);
+        sbir_model *l = model_load(path2, 4, NET_BACKEND_REF, NULL);
+        CHECK(l == NULL, "content_class_weight '%s' accepted", bad[i]);
+        CHECK(l || strstr(sbir_last_error(), "content_class_weight"), "error: %s", sbir_last_error());
+        model_free(l);
+    }
+    model_free(m);
+}
+
+/* On a real (tiny) collection with an untrained model: the chosen weight is on the grid, the model's
+ * embedding size follows it, and the chosen fit is at least as good on validation as the plain one. */
+static void test_calibrate_picks_the_best(void) {
+    char dir[4096], coll[4200];
+    snprintf(dir, sizeof dir, "%s/tiny", test_tmpdir());
+    snprintf(coll, sizeof coll, "%s/c.sqlite", dir);
+    CHECK(tiny_collection(dir, coll, 4, 6, 32, 11) == SBIR_OK, "%s", sbir_last_error());
+    dataset d;
+    if (dataset_load(&d, coll, 32) != SBIR_OK) {
+        CHECK(0, "%s", sbir_last_error());
+        return;
+    }
+    sbir_model *m = model_create(32, d.C, d.classes, d.NS, d.styles, "c4,p,c8,p,g,l8", "c4,p,g,l4", 16, NET_BACKEND_DNNL);
+    CHECK(m != NULL, "%s", sbir_last_error());
+    if (!m) {
+        dataset_free(&d);
+        return;
+    }
+    net_init(m->structure, 1);
+    net_init(m->style, 2);
+    sbir_rng r;
+    rng_seed(&r, 4);
+    for (int i = 0; i < m->C * (m->Df + 1); i++) m->content_head[i] = rng_normal(&r);
+    int ni, ns;
+    int *img = dataset_images_of_split(&d, SBIR_SPLIT_TRAIN, &ni), *sk = dataset_sketches_of_split(&d, SBIR_SPLIT_TRAIN, &ns);
+    CHECK(ni > 0 && ns > 0, "training split has %d images, %d sketches", ni, ns);
+    fusion_fit fit;
+    CHECK(model_calibrate(m, &d, img, ni, sk, ns, 1, &fit) == SBIR_OK, "%s", sbir_last_error());
+    const float grid[] = {0, 0.25f, 0.5f, 1, 2, 4};
+    int on_grid = 0;
+    for (size_t k = 0; k < sizeof grid / sizeof grid[0]; k++) on_grid |= fit.class_weight == grid[k];
+    CHECK(on_grid, "class weight %g", fit.class_weight);
+    CHECK(m->class_weight == fit.class_weight && m->Dc == m->Df + (fit.class_weight > 0 ? m->C : 0), "Dc %d", m->Dc);
+    CHECK(memcmp(m->fusion, fit.chosen, sizeof m->fusion) == 0, "the model keeps the chosen fusion");
+    /* the plain embedding's own best fusion, measured the same way */
+    model_set_class_weight(m, 0);
+    float *gc = mallocCheck(sizeof(float) * ni * m->Df), *qc = mallocCheck(sizeof(float) * ns * m->Df),
+          *gs = mallocCheck(sizeof(float) * ni * m->Ds);
+    int *gcl = mallocCheck(sizeof(int) * ni), *gst = mallocCheck(sizeof(int) * ni), *qcl = mallocCheck(sizeof(int) * ns);
+    embed_items_content(m, &d, img, ni, EMBED_IMAGES, gc);
+    embed_items_content(m, &d, sk, ns, EMBED_SKETCHES, qc);
+    embed_items(m->style, &d, img, ni, EMBED_IMAGES, gs);
+    for (int i = 0; i < ni; i++) gcl[i] = d.img_class[img[i]], gst[i] = d.img_style[img[i]];
+    for (int q = 0; q < ns; q++) qcl[q] = d.sk_class[sk[q]];
+    eval_input in = {ns, ni, m->NS, m->C, m->Df, m->Ds, qc, qcl, gc, gs, gcl, gst, m->protos, {1, 1, 0},
+                     (const char *const *)m->classes, (const char *const *)m->styles};
+    fusion_fit plain;
+    CHECK(fusion_calibrate(&in, 1, &plain) == SBIR_OK, "%s", sbir_last_error());
+    double pm = plain.chose_learned ? plain.learned_map : plain.weighted_map,
+           cm = fit.chose_learned ? fit.learned_map : fit.weighted_map;
+    CHECK(cm >= pm - 1e-9, "chosen %g < plain %g", cm, pm);
+    free(gc), free(qc), free(gs), free(gcl), free(gst), free(qcl), free(img), free(sk);
+    model_free(m);
+    dataset_free(&d);
+}
+
+int main(void) {
+    RUN(test_layout_and_distance);
+    RUN(test_save_load_and_fingerprint);
+    RUN(test_hostile_weight_refused);
+    RUN(test_calibrate_picks_the_best);
+    return test_summary();
+}
