@@ -144,6 +144,8 @@ typedef struct {
     int append;        /* 1: add the collection's images not yet in out, keep the others as they are */
     int jobs;          /* decoding threads; <= 0: one per core */
     int progress;      /* 1: a progress bar on stderr */
+    int shards;        /* <= 1: one index file; N > 1: N shard files out.shard-S-of-N and out as their
+                          manifest (`sbir query` and mpirun search them; see SCALING.md). Not with append. */
 } sbir_build_opts;
 /* added (may be NULL) receives the number of images embedded. */
 sbir_status sbir_index_build(sbir_model_ctx *m, const char *collection, const char *out, const sbir_build_opts *o,

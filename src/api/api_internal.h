@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "api/fused_search.h"
 #include "index/index_file.h"
 #include "index/search.h"
 #include "model/model.h"
@@ -35,6 +36,14 @@ sbir_status api_fail(sbir_status code, const char *fmt, ...) __attribute__((form
 sbir_status api_embed_inputs(sbir_model_ctx *c, const float *x, int B, float *content, float *style);
 /* A grey S x S sketch (black ink on white) to its content embedding. */
 sbir_status api_embed_grey(sbir_model_ctx *c, const uint8_t *grey, float *content);
+
+/* A context around an index already opened (takes ownership of ix, closes it on failure). */
+sbir_status api_index_wrap(sbir_index *ix, sbir_index_ctx **out);
+/* sbir_search's ranking as hits (rows of this index, key and scores; h has room for q->k), and one
+ * hit as a result. */
+sbir_status api_search_hits(const sbir_index_ctx *c, const sbir_model_ctx *mc, const sbir_query *q, const uint32_t *rows,
+                            int64_t n_rows, fused_hit *h, int *n);
+sbir_result api_result(const sbir_index_ctx *c, const fused_hit *h);
 
 /* sbir_search over the given rows only (ascending; NULL: every row), e.g. approximate candidates. */
 sbir_status api_search(const sbir_index_ctx *c, const sbir_model_ctx *mc, const sbir_query *q, const uint32_t *rows,

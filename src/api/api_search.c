@@ -5,14 +5,10 @@
 
 #include "api/api_internal.h"
 #include "api/fused_search.h"
+#include "index/shards.h"
 #include "util/common.h"
 
-sbir_status sbir_index_open(const char *path, sbir_index_ctx **out) {
-    if (!out) return api_fail(SBIR_E_ARG, "sbir_index_open: out is NULL");
-    *out = NULL;
-    if (!path) return api_fail(SBIR_E_ARG, "sbir_index_open: path is NULL");
-    sbir_index *ix = index_open(path, 0);
-    if (!ix) return api_file_status(path);
+sbir_status api_index_wrap(sbir_index *ix, sbir_index_ctx **out) {
     const sbir_index_item *items = index_items(ix);
     sbir_rowlists *by_class = rowlists_build(&items[0].class_id, sizeof items[0], index_count(ix), index_n_classes(ix));
     if (!by_class) {
@@ -25,6 +21,18 @@ sbir_status sbir_index_open(const char *path, sbir_index_ctx **out) {
     c->style = index_style(ix);
     *out = c;
     return SBIR_E_OK;
+}
+
+sbir_status sbir_index_open(const char *path, sbir_index_ctx **out) {
+    if (!out) return api_fail(SBIR_E_ARG, "sbir_index_open: out is NULL");
+    *out = NULL;
+    if (!path) return api_fail(SBIR_E_ARG, "sbir_index_open: path is NULL");
+    if (shard_manifest_is(path))
+        return api_fail(SBIR_E_FORMAT, "%s is a sharded index (a manifest of shard files): `sbir query` searches it; "
+                        "this needs a single-file index (sbir index without --shards)", path);
+    sbir_index *ix = index_open(path, 0);
+    if (!ix) return api_file_status(path);
+    return api_index_wrap(ix, out);
 }
 
 void sbir_index_close(sbir_index_ctx *c) {
@@ -72,10 +80,10 @@ static sbir_status style_query(const sbir_model *m, const sbir_query *q, float *
     return SBIR_E_OK;
 }
 
-sbir_status api_search(const sbir_index_ctx *c, const sbir_model_ctx *mc, const sbir_query *q, const uint32_t *rows,
-                       int64_t n_rows, sbir_result *res, int *n) {
+sbir_status api_search_hits(const sbir_index_ctx *c, const sbir_model_ctx *mc, const sbir_query *q, const uint32_t *rows,
+                            int64_t n_rows, fused_hit *h, int *n) {
     if (n) *n = 0;
-    if (!c || !mc || !q || !q->sketch || !res || !n || q->k < 1)
+    if (!c || !mc || !q || !q->sketch || !h || !n || q->k < 1)
         return api_fail(SBIR_E_ARG, "sbir_search: bad arguments (NULL pointer or k < 1)");
     const sbir_model *m = mc->m;
     if (strcmp(index_fingerprint(c->ix), m->fingerprint) != 0)
@@ -110,27 +118,36 @@ sbir_status api_search(const sbir_index_ctx *c, const sbir_model_ctx *mc, const 
         free(own);
         return SBIR_E_OK;
     }
-    fused_hit *h = mallocCheck(sizeof(fused_hit) * (size_t)q->k);
     int got = fused_search(&fq, h);
     free(own);
-    if (got < 0) {
-        free(h);
-        return SBIR_E_ARG;
-    }
-    for (int i = 0; i < got; i++) {
-        const sbir_index_item *it = &items[h[i].row];
-        res[i] = (sbir_result){.row = h[i].row,
-                               .id = it->id,
-                               .score = h[i].score,
-                               .content_dist = h[i].dc,
-                               .style_dist = h[i].ds,
-                               .class_name = or_empty(index_class_name(c->ix, it->class_id)),
-                               .style = or_empty(index_style_name(c->ix, it->style_id)),
-                               .path = or_empty(index_path(c->ix, h[i].row))};
-    }
-    free(h);
+    if (got < 0) return SBIR_E_ARG;
     *n = got;
     return SBIR_E_OK;
+}
+
+sbir_result api_result(const sbir_index_ctx *c, const fused_hit *h) {
+    const sbir_index_item *it = &index_items(c->ix)[h->row];
+    return (sbir_result){.row = h->row,
+                         .id = it->id,
+                         .score = h->score,
+                         .content_dist = h->dc,
+                         .style_dist = h->ds,
+                         .class_name = or_empty(index_class_name(c->ix, it->class_id)),
+                         .style = or_empty(index_style_name(c->ix, it->style_id)),
+                         .path = or_empty(index_path(c->ix, h->row))};
+}
+
+sbir_status api_search(const sbir_index_ctx *c, const sbir_model_ctx *mc, const sbir_query *q, const uint32_t *rows,
+                       int64_t n_rows, sbir_result *res, int *n) {
+    if (n) *n = 0;
+    if (!res || !q || q->k < 1) return api_fail(SBIR_E_ARG, "sbir_search: bad arguments (NULL pointer or k < 1)");
+    fused_hit *h = mallocCheck(sizeof(fused_hit) * (size_t)q->k);
+    int got = 0;
+    sbir_status st = api_search_hits(c, mc, q, rows, n_rows, h, &got);
+    for (int i = 0; st == SBIR_E_OK && i < got; i++) res[i] = api_result(c, &h[i]);
+    free(h);
+    if (st == SBIR_E_OK) *n = got;
+    return st;
 }
 
 sbir_status sbir_search(const sbir_index_ctx *c, const sbir_model_ctx *mc, const sbir_query *q, sbir_result *res,

@@ -108,7 +108,7 @@ static int scan(const fused_query *q, float qs2, fused_hit *out) {
                 fused_hit c;
                 c.dc = 2 - 2 * sc[i];
                 c.ds = qs2 + 1 - 2 * ss[i];
-                c.score = fuse(q->fusion, c.dc, c.ds);
+                c.score = c.key = fuse(q->fusion, c.dc, c.ds);
                 c.row = idx ? (int64_t)idx[i] : r0 + i;
                 if (c.score == c.score) heap_push(&h, &c); /* NaN never ranks */
             }
@@ -147,7 +147,7 @@ static void rescore(const fused_query *q, float qs2, const uint32_t *rows, int64
             h->row = rows[r0 + i];
             h->dc = 2 - 2 * sc[i];
             h->ds = qs2 + 1 - 2 * ss[i];
-            h->score = fuse(q->fusion, h->dc, h->ds);
+            h->score = h->key = fuse(q->fusion, h->dc, h->ds);
         }
     }
     free(q16c);
@@ -220,7 +220,11 @@ int fused_search(const fused_query *q, fused_hit *out) {
             out[i].dc = 2 - 2 * h[i].score;
             out[i].ds = 0;
             out[i].score = -out[i].dc;
+            out[i].key = h[i].score;
         }
+        /* -(2 - 2 s) can round two different inner products to one score: order by the reported score
+         * (then row) as documented, not by the inner product that selected the rows */
+        if (n > 0) qsort(out, (size_t)n, sizeof *out, hit_cmp);
         free(h);
         return n;
     }
@@ -243,6 +247,7 @@ int fused_search(const fused_query *q, fused_hit *out) {
         out[i].dc = 2 - 2 * search_score_row(q->content, q->qc, h[i].row);
         out[i].ds = qs2 + 1 - 2 * search_score_row(q->style, q->qs, h[i].row);
         out[i].score = fuse(q->fusion, out[i].dc, out[i].ds);
+        out[i].key = h[i].score;
     }
     if (n > 0) qsort(out, (size_t)n, sizeof *out, hit_cmp);
     free(h);

@@ -28,10 +28,16 @@ typedef struct {
 
 typedef struct {
     float score, dc, ds;
+    float key; /* what the k rows were SELECTED by (higher first, equal: lower row): the inner product for
+                  a content-only query, search_fused's linear score for a linear fusion, the score itself
+                  for a product fusion. Rounding can make two rows' scores equal (or, for the linear path,
+                  swap them) where their keys differ, so a merge of several shards' hits must select by
+                  key to pick exactly these k rows (index/shards.h), then order by score. */
     int64_t row;
 } fused_hit;
 
-/* Best first (higher score; equal scores: lower row). Returns the number of hits (<= k) or SBIR_ERR. */
+/* The k best rows by (key, row), reported best first by score (higher score; equal scores: lower row).
+ * Returns the number of hits (<= k) or SBIR_ERR. */
 int fused_search(const fused_query *q, fused_hit *out);
 
 #endif

@@ -21,6 +21,7 @@
 #include "api/index_sidecar.h"
 #include "data/collection.h"
 #include "data/image.h"
+#include "index/shards.h"
 #include "model/dataset.h"
 #include "util/common.h"
 #include "util/progress.h"
@@ -196,6 +197,9 @@ static sbir_status prepare(build *b, sbir_model_ctx *mc, const char *collection,
     if (split && sbir_split_parse(split) < 0)
         return api_fail(SBIR_E_ARG, "index: split is all, train, val or test, not '%s'", split);
     if (o->append) {
+        if (o->shards > 1 || shard_manifest_is(out))
+            return api_fail(SBIR_E_ARG, "%s: --append works on a single-file index, not a sharded one: rebuild it with "
+                            "--shards (indexing is one pass over the collection)", out);
         b->old = index_open(out, 0);
         if (!b->old) return api_file_status(out);
         if (strcmp(index_fingerprint(b->old), m->fingerprint) != 0)
@@ -224,7 +228,7 @@ static sbir_status prepare(build *b, sbir_model_ctx *mc, const char *collection,
     return SBIR_E_OK;
 }
 
-static sbir_status write_index(build *b, sbir_model *m, const char *out, sbir_elem elem) {
+static sbir_status write_index(build *b, sbir_model *m, const char *out, sbir_elem elem, int shards) {
     int64_t n = 0; /* compact to the images that decoded */
     sbir_index_item *items = mallocCheck(sizeof *items * (size_t)(b->p.n ? b->p.n : 1));
     const char **paths = mallocCheck(sizeof(char *) * (size_t)(b->p.n ? b->p.n : 1));
@@ -243,7 +247,15 @@ static sbir_status write_index(build *b, sbir_model *m, const char *out, sbir_el
     sbir_index_meta meta = {elem, elem != SBIR_ELEM_I8, m->fingerprint, b->classes.n, (const char *const *)b->classes.names,
                             b->styles.n, (const char *const *)b->styles.names};
     sbir_index_rows rows = {n, m->Dc, m->Ds, b->content, b->style, items, paths};
-    int rc = b->old ? index_append(out, b->old, &meta, &rows) : index_write(out, &meta, &rows);
+    /* a single file replacing a sharded index leaves its shard files unreferenced: remove them after */
+    shard_manifest was = {0};
+    int was_sharded = shards <= 1 && shard_manifest_is(out) && shard_manifest_read(out, &was) == SBIR_OK;
+    sbir_clear_error();
+    int rc = b->old ? index_append(out, b->old, &meta, &rows)
+             : shards > 1 ? index_write_sharded(out, shards, &meta, &rows)
+                          : index_write(out, &meta, &rows);
+    if (rc == SBIR_OK && was_sharded) shard_remove_files(&was, NULL);
+    shard_manifest_free(&was);
     free(items);
     free(paths);
     return rc == SBIR_OK ? SBIR_E_OK : SBIR_E_IO;
@@ -257,9 +269,14 @@ sbir_status sbir_index_build(sbir_model_ctx *mc, const char *collection, const c
     if (!o) o = &def;
     int e = o->elem ? sbir_elem_parse(o->elem) : SBIR_ELEM_F32;
     if (e < 0) return api_fail(SBIR_E_ARG, "index: element type is f32, fp16 or int8, not '%s'", o->elem);
+    if (o->shards < 0 || o->shards > SHARD_MAX)
+        return api_fail(SBIR_E_ARG, "index: --shards is 1..%d, not %d", SHARD_MAX, o->shards);
     sbir_model *m = mc->m;
     build b = {0};
     sbir_status st = prepare(&b, mc, collection, out, o);
+    if (st == SBIR_E_OK && o->shards > 1 && b.p.n < o->shards)
+        st = api_fail(SBIR_E_ARG, "%s: %lld images cannot fill %d shards: use at most %lld", out, (long long)b.p.n,
+                      o->shards, (long long)SBIR_MAX(b.p.n, 1));
     if (st == SBIR_E_OK && b.p.n == 0 && !b.old && b.n_im == 0)
         st = api_fail(SBIR_E_ARG, "%s has no images%s%s", collection, o->split ? " in split " : "", o->split ? o->split : "");
     if (st == SBIR_E_OK && b.p.n > 0) {
@@ -274,7 +291,7 @@ sbir_status sbir_index_build(sbir_model_ctx *mc, const char *collection, const c
         st = run_pipeline(mc, &b.p, jobs, o->progress, b.content, b.style);
         if (st == SBIR_E_OK && b.p.failed == b.p.n)
             st = api_fail(SBIR_E_FORMAT, "no image of %s could be decoded (first: %s)", collection, b.p.first_err);
-        if (st == SBIR_E_OK) st = write_index(&b, m, out, (sbir_elem)e);
+        if (st == SBIR_E_OK) st = write_index(&b, m, out, (sbir_elem)e, o->shards);
         if (st == SBIR_E_OK && b.p.failed)
             fprintf(stderr, "sbir: warning: %lld of %lld images could not be decoded and were left out (first: %s)\n",
                     (long long)b.p.failed, (long long)b.p.n, b.p.first_err);
