@@ -9,9 +9,12 @@
 #include "api/index_sidecar.h"
 #include "api/query_input.h"
 #include "api/result_sheet.h"
+#include "api/sharded.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "data/image.h"
+#include "dist/comm.h"
+#include "index/shards.h"
 
 #define MAX_EXAMPLES 64
 
@@ -33,7 +36,10 @@ static void usage(FILE *out) {
             "  --exact              score every image (the default)\n"
             "  --ann ivf|hnsw       approximate: FAISS candidates by content (cached as INDEX.<kind>.faiss),\n"
             "                       re-ranked exactly with the style\n"
-            "Scores: -(f0 dc + f1 ds + f2 dc ds) with the model's fusion (higher is better; -dc without a style).\n");
+            "Scores: -(f0 dc + f1 ds + f2 dc ds) with the model's fusion (higher is better; -dc without a style).\n"
+            "A sharded INDEX (sbir index --shards N) is searched shard after shard and the results merged,\n"
+            "identical to one file; `mpirun -np P sbir query ...` (P <= N) searches the shards in P processes\n"
+            "(shard s in process s %% P), rank 0 embeds the query and prints. --ann needs a single file.\n");
 }
 
 typedef struct {
@@ -150,6 +156,54 @@ static int write_sheet(const query_args *a, int S, const uint8_t *grey, const ch
     return rc;
 }
 
+/* Everything one query needs, on every process. */
+typedef struct {
+    sbir_index_ctx *ix;   /* a single index file, or */
+    sharded_index *sx;    /* a sharded one (this process's shards) */
+    sbir_model_ctx *m;
+    int rank, nproc;      /* nproc > 1 only for a sharded index under mpirun */
+    uint8_t *grey;
+    float *sketch, *styles;
+    char word[128];
+    double ms_embed;
+} query_run;
+
+static sbir_status open_all(const query_args *a, const char *model_path, query_run *r) {
+    sbir_status st = r->nproc > 1 || shard_manifest_is(a->index) ? sharded_open(a->index, r->rank, r->nproc, &r->sx)
+                                                                 : sbir_index_open(a->index, &r->ix);
+    if (st == SBIR_E_OK) st = sbir_model_open(model_path, &r->m);
+    const char *fp = r->sx ? sharded_fingerprint(r->sx) : r->ix ? sbir_index_fingerprint(r->ix) : "";
+    if (st == SBIR_E_OK && strcmp(fp, sbir_model_fingerprint(r->m)) != 0) {
+        sbir_error("%s was built with model %s, but %s is model %s: rebuild the index or give the right --model", a->index,
+                   fp, model_path, sbir_model_fingerprint(r->m));
+        st = SBIR_E_MISMATCH;
+    }
+    return st;
+}
+
+/* The sketch and style examples, embedded by rank 0 (only it may read stdin) and sent to the others. */
+static sbir_status embed_query(const query_args *a, query_run *r) {
+    int S = sbir_model_input_size(r->m), Dc = sbir_model_content_dim(r->m), Ds = sbir_model_style_dim(r->m);
+    r->grey = mallocCheck((size_t)S * S);
+    r->sketch = mallocCheck(sizeof(float) * Dc);
+    r->styles = mallocCheck(sizeof(float) * Ds * (a->n_examples + 1));
+    sbir_status st = SBIR_E_OK;
+    double t0 = sbir_now();
+    if (r->rank == 0) {
+        if (qin_render_spec(a->sketch, S, r->grey, r->word, sizeof r->word) != SBIR_OK) st = SBIR_E_FORMAT;
+        if (st == SBIR_E_OK) st = api_embed_grey(r->m, r->grey, r->sketch);
+        for (int i = 0; st == SBIR_E_OK && i < a->n_examples; i++)
+            st = sbir_embed_image_file(r->m, a->examples[i], NULL, r->styles + (size_t)i * Ds);
+    }
+    r->ms_embed = 1e3 * (sbir_now() - t0);
+    st = sharded_agree(r->nproc, st);
+    if (st == SBIR_E_OK && r->nproc > 1 &&
+        (comm_bcast(r->sketch, sizeof(float) * Dc, 0) != 0 ||
+         comm_bcast(r->styles, sizeof(float) * Ds * (a->n_examples + 1), 0) != 0))
+        st = SBIR_E_INTERNAL;
+    return st;
+}
+
 int cmd_query(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
@@ -158,45 +212,49 @@ int cmd_query(int argc, char **argv) {
     query_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc;
-    char *model_path = a.model ? strdupCheck(a.model) : sidecar_model(a.index);
-    if (!model_path) return cli_fail("%s: no model recorded next to the index (no %s.json): give --model", a.index, a.index);
-    sbir_index_ctx *ix = NULL;
-    sbir_model_ctx *m = NULL;
-    uint8_t *grey = NULL;
-    float *sketch = NULL, *styles = NULL;
-    sbir_result *res = NULL;
-    char word[128] = "";
-    rc = 1;
-    if (sbir_index_open(a.index, &ix) != SBIR_E_OK || sbir_model_open(model_path, &m) != SBIR_E_OK) goto done;
-    if (strcmp(sbir_index_fingerprint(ix), sbir_model_fingerprint(m)) != 0) {
-        sbir_error("%s was built with model %s, but %s is model %s: rebuild the index or give the right --model", a.index,
-                   sbir_index_fingerprint(ix), model_path, sbir_model_fingerprint(m));
-        goto done;
+    query_run r = {.rank = comm_rank(), .nproc = 1};
+    if (shard_manifest_is(a.index)) {
+        r.nproc = comm_size(); /* under mpirun the shards are shared out between the processes */
+        if (a.ann && r.rank == 0)
+            return cli_usage_error("query", "--ann needs a single-file index; %s is sharded (searched exactly)", a.index);
+        if (a.ann) return 2;
+    } else if (r.rank != 0) {
+        return 0; /* a single index file under mpirun: rank 0 answers alone */
     }
-    int S = sbir_model_input_size(m), Dc = sbir_model_content_dim(m), Ds = sbir_model_style_dim(m);
-    grey = mallocCheck((size_t)S * S);
-    sketch = mallocCheck(sizeof(float) * Dc);
-    styles = mallocCheck(sizeof(float) * Ds * (a.n_examples + 1));
-    double t0 = sbir_now();
-    if (qin_render_spec(a.sketch, S, grey, word, sizeof word) != SBIR_OK || api_embed_grey(m, grey, sketch) != SBIR_E_OK)
-        goto done;
-    for (int i = 0; i < a.n_examples; i++)
-        if (sbir_embed_image_file(m, a.examples[i], NULL, styles + (size_t)i * Ds) != SBIR_E_OK) goto done;
+    char *model_path = a.model ? strdupCheck(a.model) : sidecar_model(a.index);
+    if (!model_path) {
+        if (r.rank != 0) return 1;
+        return cli_fail("%s: no model recorded next to the index (no %s.json): give --model", a.index, a.index);
+    }
+    sbir_result *res = NULL;
+    sharded_results sres = {0};
+    rc = 1;
+    sbir_status st = sharded_agree(r.nproc, open_all(&a, model_path, &r));
+    if (st == SBIR_E_OK) st = embed_query(&a, &r);
+    if (st != SBIR_E_OK) goto done;
     double t1 = sbir_now();
-    sbir_query q = {sketch, a.style, a.n_examples ? styles : NULL, a.n_examples, a.class_filter, a.k};
-    res = mallocCheck(sizeof(sbir_result) * a.k);
-    int n;
-    sbir_status st = a.ann ? ann_search(ix, m, &q, a.index, a.ann, res, &n) : sbir_search(ix, m, &q, res, &n);
+    sbir_query q = {r.sketch, a.style, a.n_examples ? r.styles : NULL, a.n_examples, a.class_filter, a.k};
+    int n = 0;
+    if (r.sx) {
+        st = sharded_search(r.sx, r.m, &q, &sres);
+        res = sres.res, n = sres.n;
+    } else {
+        sres.res = res = mallocCheck(sizeof(sbir_result) * a.k);
+        st = a.ann ? ann_search(r.ix, r.m, &q, a.index, a.ann, res, &n) : sbir_search(r.ix, r.m, &q, res, &n);
+    }
     if (st != SBIR_E_OK) goto done;
     double t2 = sbir_now();
-    if (a.json) print_json(&a, word, sbir_model_fingerprint(m), 1e3 * (t1 - t0), 1e3 * (t2 - t1), res, n);
-    else print_table(res, n);
-    if (a.sheet && write_sheet(&a, S, grey, word, res, n) != SBIR_OK) goto done;
     rc = 0;
+    if (r.rank != 0) goto done; /* every process holds the merged results; rank 0 prints them */
+    if (a.json) print_json(&a, r.word, sbir_model_fingerprint(r.m), r.ms_embed, 1e3 * (t2 - t1), res, n);
+    else print_table(res, n);
+    if (a.sheet && write_sheet(&a, sbir_model_input_size(r.m), r.grey, r.word, res, n) != SBIR_OK) rc = 1;
 done:
-    if (rc) cli_fail_last();
-    free(res), free(styles), free(sketch), free(grey), free(model_path);
-    sbir_model_close(m);
-    sbir_index_close(ix);
+    if (rc && r.rank == 0) cli_fail_last();
+    sharded_results_free(&sres);
+    free(r.styles), free(r.sketch), free(r.grey), free(model_path);
+    sbir_model_close(r.m);
+    sbir_index_close(r.ix);
+    sharded_close(r.sx);
     return rc;
 }
