@@ -3,7 +3,8 @@
 # calls apt-get when something is missing. Needs root (or sudo).
 set -e
 PKGS="build-essential pkg-config libdnnl-dev libopenblas-dev libsqlite3-dev libjpeg62-turbo-dev libpng-dev
-      libcairo2-dev libcjson-dev libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libfaiss-dev sqlite3 chromium"
+      libcairo2-dev libcjson-dev libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libfaiss-dev sqlite3 chromium
+      firefox-esr"
 [ -n "$SBIR_WITH_TORCH" ] && PKGS="$PKGS python3-torch python3-numpy"
 missing=""
 for p in $PKGS; do

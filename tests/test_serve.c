@@ -1,7 +1,7 @@
 /* test_serve.c — `sbir serve` in-process on an ephemeral loopback port, driven with plain sockets:
  * the API's answers (right class and style first, every sketch and style form), the page and its
  * embedded files, and hostile clients: oversized and deep bodies, bad strokes and images, path
- * traversal, a stalled request, and a full queue answering 503. */
+ * traversal, a stalled request, slow-but-steady senders (slowloris), and a full queue answering 503. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
@@ -339,6 +339,132 @@ static void test_slow_clients(void) {
     CHECK(t >= 0 && t < 1, "a whole request is answered at once (%.2f s)", t);
 }
 
+/* A client that sends its first `burst` bytes at once, then the rest of text one byte every gap_ms
+ * ("slowloris": each byte restarts the idle timeout), then text's last `repeat` bytes over and over,
+ * until the server closes the connection or give_up_s pass. */
+typedef struct {
+    int port, gap_ms;
+    double give_up_s;
+    const char *text;
+    size_t burst, repeat;
+    double closed_after; /* seconds until the server closed it; -1: it never did */
+    size_t sent;
+} trickle;
+
+static void *trickle_main(void *p) {
+    trickle *t = p;
+    t->closed_after = -1;
+    int fd = http_connect(t->port, 2000);
+    if (fd < 0) return NULL;
+    double t0 = sbir_now();
+    size_t n = strlen(t->text);
+    if (t->burst && send(fd, t->text, t->burst, MSG_NOSIGNAL) == (ssize_t)t->burst) t->sent = t->burst;
+    for (size_t i = t->burst; sbir_now() - t0 < t->give_up_s; i++) {
+        size_t at = i < n ? i : n - t->repeat + (i - n) % t->repeat;
+        if (send(fd, t->text + at, 1, MSG_NOSIGNAL) != 1) {
+            t->closed_after = sbir_now() - t0;
+            break;
+        }
+        t->sent++;
+        char c;
+        ssize_t k = recv(fd, &c, 1, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            t->closed_after = sbir_now() - t0;
+            break;
+        }
+        usleep((useconds_t)t->gap_ms * 1000);
+    }
+    close(fd);
+    return NULL;
+}
+
+/* Slow-but-steady senders are cut off by the request deadlines, while other clients go on being
+ * served, and the server is healthy afterwards. */
+static void test_slowloris(void) {
+    srv_opts o;
+    srv_opts_default(&o);
+    o.index_path = g_fx.index, o.model_path = g_fx.model, o.port = 0, o.workers = 1;
+    o.conn_timeout_s = 30;          /* the idle timeout never fires: one byte every 200 ms */
+    o.request_timeout_ms = 1000, o.body_timeout_ms = 1000;
+    srv *s = srv_start(&o);
+    CHECK(s, "start: %s", sbir_last_error());
+    if (!s) return;
+    int port = srv_port(s);
+    /* headers that keep coming (a header line of 'a's that never ends), a body that keeps coming,
+     * and a second request trickled on a kept-alive connection after a whole first one */
+    const char *post = "POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 100000\r\n\r\n",
+               *get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char post_body[256], two[256];
+    snprintf(post_body, sizeof post_body, "%s{\"strokes\": [[[1,2,3", post);
+    snprintf(two, sizeof two, "%sGET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaa", get);
+    trickle tr[3] = {
+        {port, 200, 8, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaa", 0, 1, -1, 0},
+        {port, 200, 8, post_body, strlen(post), 2, -1, 0}, /* headers at once, then the body trickles */
+        {port, 200, 8, two, strlen(get), 1, -1, 0},        /* one whole request, then the next trickles */
+    };
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, trickle_main, &tr[i]);
+    /* meanwhile, ordinary clients: every one answered, and quickly */
+    char *strokes = fx_query_strokes(0), body[4096];
+    snprintf(body, sizeof body, "{\"strokes\": %s, \"style\": \"blue\", \"k\": 3}", strokes);
+    free(strokes);
+    int served = 0, asked = 0;
+    double worst = 0, t0 = sbir_now();
+    while (sbir_now() - t0 < 2.0) {
+        http_resp r;
+        double t1 = sbir_now();
+        int ok = asked % 2 ? http_request(port, "GET", "/healthz", NULL, NULL, 0, 5000, &r) == 0 && r.status == 200
+                           : http_request(port, "POST", "/api/search", "application/json", body, strlen(body), 5000, &r) == 0 &&
+                                 r.status == 200;
+        worst = SBIR_MAX(worst, sbir_now() - t1);
+        served += ok, asked++;
+        http_resp_free(&r);
+        usleep(100 * 1000);
+    }
+    CHECK(served == asked && asked >= 8, "ordinary clients meanwhile: %d of %d served", served, asked);
+    CHECK(worst < 2.0, "ordinary clients meanwhile: slowest answer %.2f s", worst);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    const char *what[3] = {"trickled headers", "trickled body", "trickled headers on a kept-alive connection"};
+    for (int i = 0; i < 3; i++)
+        CHECK(tr[i].closed_after >= 0.9 && tr[i].closed_after < 2.5, "%s: closed after %.2f s (%zu bytes sent; deadline 1 s)",
+              what[i], tr[i].closed_after, tr[i].sent);
+    fprintf(stderr, "  slow senders cut after %.2f / %.2f / %.2f s; %d ordinary requests meanwhile, slowest %.2f s\n",
+            tr[0].closed_after, tr[1].closed_after, tr[2].closed_after, asked, worst);
+    srv_stats st;
+    srv_get_stats(s, &st);
+    CHECK(st.timed_out == 3, "3 connections timed out, stats say %llu", (unsigned long long)st.timed_out);
+    http_resp r;
+    CHECK(http_request(port, "GET", "/healthz", NULL, NULL, 0, 5000, &r) == 0 && r.status == 200, "healthy afterwards");
+    http_resp_free(&r);
+    /* a kept-alive connection that is simply idle goes at the same deadline, a quick one is not cut */
+    int fd = http_connect(port, 5000);
+    CHECK(fd >= 0 && http_exchange(fd, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200, "keep-alive request");
+    http_resp_free(&r);
+    usleep(300 * 1000);
+    CHECK(fd >= 0 && http_exchange(fd, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200,
+          "a second request on the kept-alive connection within the deadline");
+    http_resp_free(&r);
+    if (fd >= 0) close(fd);
+    srv_stop(s);
+    /* the deadline is on receiving a request: a search that takes longer to answer is not cut */
+    o.test_delay_ms = 1300;
+    s = srv_start(&o);
+    CHECK(s, "start: %s", sbir_last_error());
+    if (!s) return;
+    fd = http_connect(srv_port(s), 10000);
+    for (int i = 0; i < 2; i++) {
+        CHECK(fd >= 0 && http_exchange(fd, "POST", "/api/search", "application/json", body, strlen(body), &r) == 0 &&
+                  r.status == 200,
+              "a search answered after %d ms (over the 1 s deadline), kept-alive request %d", o.test_delay_ms, i + 1);
+        http_resp_free(&r);
+    }
+    if (fd >= 0) close(fd);
+    srv_get_stats(s, &st);
+    CHECK(st.timed_out == 0, "no connection cut: %llu", (unsigned long long)st.timed_out);
+    srv_stop(s);
+}
+
 typedef struct {
     int port, status;
     char body[256];
@@ -425,6 +551,7 @@ int main(void) {
     RUN(test_bad_requests);
     RUN(test_slow_clients);
     srv_stop(s);
+    RUN(test_slowloris);
     RUN(test_queue_full);
     RUN(test_start_errors);
     return test_summary();

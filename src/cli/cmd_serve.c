@@ -20,7 +20,8 @@ static void usage(FILE *out) {
     srv_opts_default(&d);
     fprintf(out,
             "usage: sbir serve --index INDEX [--model MODEL] [--port 8080] [--host 127.0.0.1]\n"
-            "                  [--workers N] [--threads N] [--queue N] [--log]\n\n"
+            "                  [--workers N] [--threads N] [--queue N] [--timeout S] [--request-timeout S]\n"
+            "                  [--max-body B] [--log]\n\n"
             "Serves a web page to draw a sketch, pick a style (or drop example images) and see the results\n"
             "while drawing, and its JSON API:\n"
             "  POST /api/search   {\"strokes\": [[[x..],[y..],[t..]], ...] or \"sketch_png\": DATA_URL,\n"
@@ -32,9 +33,14 @@ static void usage(FILE *out) {
             "  --threads N     HTTP I/O threads (default %d)\n"
             "  --queue N       searches that may wait for a worker; more get 503 (default %d)\n"
             "  --timeout S     idle connection timeout in seconds (default %d)\n"
+            "  --request-timeout S  a request's headers must all arrive within S seconds of the\n"
+            "                  connection opening or of its previous answer, however steadily they\n"
+            "                  trickle in (default %g; 0: no bound); its body within %g s more.\n"
+            "                  A slower client is disconnected (the idle --timeout restarts per byte)\n"
             "  --max-body B    largest request body in bytes (default %zu)\n"
             "  --log           one line per request on stderr\n",
-            d.workers, d.http_threads, d.queue, d.conn_timeout_s, d.max_body);
+            d.workers, d.http_threads, d.queue, d.conn_timeout_s, d.request_timeout_ms / 1e3, d.body_timeout_ms / 1e3,
+            d.max_body);
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -49,6 +55,7 @@ int cmd_serve(int argc, char **argv) {
                                          {"workers", required_argument, 0, 'w'}, {"threads", required_argument, 0, 't'},
                                          {"queue", required_argument, 0, 'q'},   {"timeout", required_argument, 0, 'T'},
                                          {"max-body", required_argument, 0, 'b'}, {"log", no_argument, 0, 'l'},
+                                         {"request-timeout", required_argument, 0, 'R'},
                                          {0, 0, 0, 0}};
     int c;
     long v;
@@ -79,6 +86,12 @@ int cmd_serve(int argc, char **argv) {
             if (cli_parse_int("serve", "--timeout", optarg, 1, 3600, &v)) return 2;
             o.conn_timeout_s = (int)v;
             break;
+        case 'R': {
+            double sec;
+            if (cli_parse_float("serve", "--request-timeout", optarg, 0, 3600, &sec)) return 2;
+            o.request_timeout_ms = (int)(sec * 1e3 + 0.5);
+            break;
+        }
         case 'b':
             if (cli_parse_int("serve", "--max-body", optarg, 1024, 1L << 30, &v)) return 2;
             o.max_body = (size_t)v;

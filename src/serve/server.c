@@ -23,6 +23,7 @@ void srv_opts_default(srv_opts *o) {
     o->queue_wait_ms = 5000;
     o->conn_timeout_s = 10;
     o->body_timeout_ms = 15000;
+    o->request_timeout_ms = 10000;
     o->max_connections = 512;
     o->max_body = (size_t)8 << 20;
     o->max_depth = 16;
@@ -40,10 +41,14 @@ void srv_get_stats(srv *s, srv_stats *out) {
     *out = s->st;
     out->queued = s->queued;
     pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->conn_mu);
+    out->timed_out = s->timed_out;
+    pthread_mutex_unlock(&s->conn_mu);
 }
 
 static enum MHD_Result send_now(req *r, unsigned status, struct MHD_Response *reply) {
     r->sent_status = status;
+    conn_phase(r->s, r->tc, CONN_BUSY);
     if (status >= 400) {
         pthread_mutex_lock(&r->s->mu);
         if (status >= 500) r->s->st.errors_5xx++;
@@ -65,6 +70,13 @@ static enum MHD_Result on_headers(srv *s, req *r, struct MHD_Connection *c, cons
         return send_now(r, MHD_HTTP_METHOD_NOT_ALLOWED, rep);
     }
     if (r->route != ROUTE_SEARCH) {
+        /* Answered on the next call, once libmicrohttpd has the whole (empty) request: libmicrohttpd
+         * 0.9.75 closes the connection after a response queued before then ("early"), so a page's
+         * requests could not share a kept-alive connection. A GET that says it has a body is
+         * answered at once, and its body never read. */
+        if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            return MHD_YES;
         unsigned status;
         struct MHD_Response *rep = route_get(s, c, r->route, url, &status);
         return send_now(r, status, rep);
@@ -109,6 +121,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) {
         r = callocCheck(1, sizeof *r);
         r->s = s, r->conn = c, r->t0 = sbir_now();
+        r->tc = conn_of(c);
+        conn_phase(s, r->tc, CONN_BODY); /* the headers are in: the body's deadline starts */
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->url, sizeof r->url, "%s", url);
         *con_cls = r;
@@ -124,10 +138,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_send(c, r->reply_status, rep);
     }
     if (r->suspended) return MHD_NO; /* resumed without an answer: cannot happen */
+    if (r->route != ROUTE_SEARCH) { /* a GET without a body, all in (see on_headers) */
+        if (*upload_data_size) return MHD_NO;
+        unsigned status;
+        struct MHD_Response *rep = route_get(s, c, r->route, url, &status);
+        return send_now(r, status, rep);
+    }
     if (*upload_data_size) {
         /* A body that trickles in is cut off: the idle timeout alone lets a client that sends one
          * byte every few seconds hold a connection for ever. */
-        if (1e3 * (sbir_now() - r->t0) > s->o.body_timeout_ms) return MHD_NO;
+        if (s->o.body_timeout_ms > 0 && 1e3 * (sbir_now() - r->t0) > s->o.body_timeout_ms) {
+            conn_timed_out(s, r->tc); /* the sweeper (conn_guard.c) would have cut it in a moment */
+            return MHD_NO;
+        }
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (r->too_big || r->len + n > s->o.max_body) { /* chunked and too long: read on, keep nothing */
@@ -153,14 +176,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         reply_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is larger than %zu bytes", s->o.max_body));
     if (r->k_arg < 0) return send_now(r, MHD_HTTP_BAD_REQUEST, reply_error(MHD_HTTP_BAD_REQUEST, "k must be 1 to %d", s->o.max_k));
     if (!r->body) r->body = strdupCheck(""); /* an empty body: the search answers why that is wrong */
+    conn_phase(s, r->tc, CONN_BUSY); /* before the push: a worker may answer, and r go, at once */
     if (queue_push(s, r) == 0) return MHD_YES;
     return send_now(r, MHD_HTTP_SERVICE_UNAVAILABLE,
                     reply_error(MHD_HTTP_SERVICE_UNAVAILABLE, "busy: %d searches are waiting; try again", s->o.queue));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why) {
-    (void)c;
     srv *s = cls;
+    /* answered: a kept-alive connection now waits for its next request, under the same deadline */
+    conn_phase(s, conn_of(c), CONN_WAITING);
     req *r = *con_cls;
     if (!r) return;
     if (s->o.log)
@@ -272,6 +297,7 @@ static void free_srv(srv *s) {
     cJSON_free(s->styles_json);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    conn_guard_destroy(s);
     free(s);
 }
 
@@ -281,14 +307,15 @@ srv *srv_start(const srv_opts *o) {
         return NULL;
     }
     if (o->port < 0 || o->port > 65535 || o->workers < 1 || o->http_threads < 1 || o->queue < 0 || o->max_k < 1 ||
-        o->max_body < 1) {
-        sbir_error("serve: bad options (port, workers, threads, queue, k or body limit out of range)");
+        o->max_body < 1 || o->request_timeout_ms < 0 || o->body_timeout_ms < 0) {
+        sbir_error("serve: bad options (port, workers, threads, queue, k, body limit or timeouts out of range)");
         return NULL;
     }
     srv *s = callocCheck(1, sizeof *s);
     s->o = *o;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    conn_guard_init(s);
     struct sockaddr_storage addr;
     int v6;
     if (parse_host(o->host, o->port, &addr, &v6) != SBIR_OK || open_data(s) != SBIR_OK) {
@@ -307,11 +334,15 @@ srv *srv_start(const srv_opts *o) {
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)(o->max_per_ip > 0 ? o->max_per_ip : 0), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u, MHD_OPTION_END);
     if (!s->d) {
         sbir_error("serve: cannot listen on %s port %d: %s", o->host ? o->host : "127.0.0.1", o->port, strerror(errno));
         queue_stop(s);
         free_srv(s);
+        return NULL;
+    }
+    if (conn_sweeper_start(s) != SBIR_OK) {
+        srv_stop(s);
         return NULL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -324,6 +355,7 @@ void srv_stop(srv *s) {
     /* Stop accepting first, then let the workers answer what is queued (503) and finish what runs,
      * so every suspended connection is resumed before the daemon goes: libmicrohttpd must not be
      * stopped with connections still suspended. */
+    conn_sweeper_stop(s);
     MHD_socket fd = MHD_quiesce_daemon(s->d);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     queue_stop(s);

@@ -22,7 +22,8 @@
  * Limits (hostile clients, SPEC section 8): request bodies (Content-Length checked before reading,
  * chunked bodies counted), JSON nesting depth, strokes and points, images (base64 size, and the
  * pixel count from the header before any decode), k, connection count (total and per IP), idle
- * connection timeout (a client that stops sending is dropped), a deadline for a whole body. */
+ * connection timeout (a client that stops sending is dropped), and deadlines for a request's headers
+ * and for its body (a client that keeps sending, slowly, is dropped too: conn_guard.c). */
 #ifndef SBIR_SERVE_SERVER_H
 #define SBIR_SERVE_SERVER_H
 
@@ -39,7 +40,10 @@ typedef struct {
     int queue;               /* searches that may wait for a worker (default 64); beyond: 503 */
     int queue_wait_ms;       /* a search that waited longer is answered 503 (default 5000) */
     int conn_timeout_s;      /* idle connection timeout (default 10) */
-    int body_timeout_ms;     /* a whole request body must arrive within this (default 15000) */
+    int request_timeout_ms;  /* a request's headers must all arrive within this of the connection
+                              * opening or of its previous answer (default 10000; 0: no bound) */
+    int body_timeout_ms;     /* a whole request body must arrive within this of its headers
+                              * (default 15000; 0: no bound) */
     int max_connections;     /* default 512 */
     int max_per_ip;          /* default 0: no per-IP limit (loopback load tests come from one address) */
     size_t max_body;         /* bytes (default 8 MiB) */
@@ -65,6 +69,7 @@ void srv_stop(srv *s);
 
 typedef struct {
     uint64_t requests, searches, rejected_busy, errors_4xx, errors_5xx;
+    uint64_t timed_out; /* connections closed for sending a request too slowly */
     int queued, queue_peak;
 } srv_stats;
 void srv_get_stats(srv *s, srv_stats *out);
