@@ -124,6 +124,8 @@ static void leave_threads(const net *n, int prev) {
 
 void net_set_threads(net *n, int threads) { n->threads = threads > 0 ? threads : 0; }
 
+void net_set_bn_allreduce(net *n, net_allreduce_fn f) { n->bn_allreduce = f; }
+
 int net_spec_cost(const char *spec, int in_c, int in_h, int in_w, size_t *params, size_t *bufs,
                   size_t *activations) {
     net tmp;

@@ -36,6 +36,8 @@
 #define SBIR_NET_DEFAULT "c32,c32,p,c64,c64,p,c128,c128,p,c256,p,g,l128"
 
 typedef enum { NET_BACKEND_REF = 0, NET_BACKEND_DNNL = 1 } net_backend;
+/* In-place sum of n doubles over every process of a data-parallel job (comm_allreduce_sum_f64). */
+typedef int (*net_allreduce_fn)(double *buf, size_t n);
 typedef enum { NET_CONV, NET_MAXPOOL, NET_AVGPOOL, NET_GAP, NET_LINEAR, NET_RELU } net_kind;
 
 typedef struct {
@@ -77,6 +79,7 @@ typedef struct net {
     uint64_t version;          /* bumped whenever params change */
     int threads;               /* OpenMP threads for this net's work; 0 = the caller's setting */
     int last_B, last_training; /* the forward that net_backward differentiates */
+    net_allreduce_fn bn_allreduce; /* NULL: batch norm sees this process's batch only */
     double (*times)[NET_T_COUNT];
     /* optimiser state, allocated on first use */
     float *opt_m, *opt_v;
@@ -99,6 +102,13 @@ int net_spec_cost(const char *spec, int in_c, int in_h, int in_w, size_t *params
  * primitive's thread count when it is created, so the oneDNN backend keeps primitives per (batch
  * size, threads). */
 void net_set_threads(net *n, int threads);
+/* Synchronised batch norm for data-parallel training (bn_sync.h): with f set, a TRAINING forward
+ * normalises every batch-norm layer with the statistics of the global batch (every process's slice,
+ * summed through f) and updates the running statistics with them, and backward uses the global
+ * gradient sums; the parameter gradients stay this process's share, for the caller to sum. All
+ * processes must then run the same forwards and backwards in the same order (f is collective).
+ * NULL (the default) restores the ordinary per-process path; inference never communicates. */
+void net_set_bn_allreduce(net *n, net_allreduce_fn f);
 const char *net_backend_name(net_backend b);
 
 /* He-normal conv/linear weights (he_normal_init), zero biases, gamma 1, beta 0, running mean 0 and

@@ -12,6 +12,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "nn/bn_sync.h"
 #include "nn/dnnl_bn.h"
 #include "nn/dnnl_common.h"
 #include "nn/dnnl_conv.h"
@@ -28,6 +29,8 @@ typedef struct {
     dn_eltwise elt;
     dnnl_memory_t y;         /* conv output before batch norm + ReLU */
     dnnl_memory_t out, dout; /* the layer's output and the gradient w.r.t. it, same layout */
+    float *sync_mean, *sync_rstd; /* synchronised batch norm's statistics (allocated on first use) */
+    double sync_count;
 } dl_layer;
 
 typedef struct {
@@ -39,6 +42,7 @@ typedef struct {
     dnnl_primitive_t in_reorder;
     dnnl_memory_t out_plain, dout_user; /* out_plain NULL when the last layer's output is plain */
     dnnl_primitive_t out_reorder, dout_reorder;
+    net_allreduce_fn synced; /* the last training forward's batch-norm all-reduce (NULL: local) */
 } dl_inst;
 
 #define DL_CACHE 4
@@ -58,6 +62,7 @@ static void inst_destroy(net *n, dl_inst *I) {
         dn_linear_destroy(&D->lin);
         dn_eltwise_destroy(&D->elt);
         dn_free_mem(&D->y), dn_free_mem(&D->out), dn_free_mem(&D->dout);
+        free(D->sync_mean);
     }
     free(I->L);
     dn_free_mem(&I->in_user), dn_free_mem(&I->in), dn_free_mem(&I->out_plain), dn_free_mem(&I->dout_user);
@@ -186,6 +191,39 @@ static int load_weights(net *n, dl_inst *I) {
     return SBIR_OK;
 }
 
+/* Synchronised batch norm (bn_sync.h) runs in our own loops over the convolution's blocked output,
+ * with the ReLU fused the way oneDNN fuses it: the forward writes relu(bn(y)) into out, and backward
+ * masks the gradient where out is 0. */
+static int sync_shape(const net_layer *L, dl_layer *D, int B, bn_shape *sh) {
+    int k = dn_md_dense_block(dn_mem_md(D->y), NULL);
+    if (k < 1 || k > BN_SYNC_MAX_BLOCK)
+        return sbir_error("synchronised batch norm: the convolution chose a layout other than NCHW, nChw8c or nChw16c");
+    *sh = (bn_shape){B, L->OC, L->OH * L->OW, k};
+    return SBIR_OK;
+}
+
+static int sync_bn_forward(net *n, const net_layer *L, dl_layer *D, int B) {
+    bn_shape sh;
+    DN_TRY(sync_shape(L, D, B, &sh));
+    if (!D->sync_mean) {
+        D->sync_mean = mallocCheck(sizeof(float) * 2 * (size_t)L->OC);
+        D->sync_rstd = D->sync_mean + L->OC;
+    }
+    DN_CHECK(dnnl_stream_wait(dn_stream())); /* the convolution's output must be final */
+    return bn_sync_forward(&sh, dn_ptr(D->y), dn_ptr(D->out), 1, net_param(n, L->t_gamma), net_param(n, L->t_beta),
+                           D->sync_mean, D->sync_rstd, &D->sync_count, net_buf(n, L->t_rmean), net_buf(n, L->t_rvar),
+                           n->bn_momentum, n->bn_eps, n->bn_allreduce);
+}
+
+static int sync_bn_backward(net *n, const net_layer *L, dl_layer *D, dl_inst *I) {
+    bn_shape sh;
+    DN_TRY(sync_shape(L, D, I->B, &sh));
+    DN_CHECK(dnnl_stream_wait(dn_stream())); /* dout was written by the layer above */
+    float *dy = dn_ptr(D->dout);
+    return bn_sync_backward(&sh, dn_ptr(D->y), dn_ptr(D->out), dy, dy, net_param(n, L->t_gamma), D->sync_mean,
+                            D->sync_rstd, D->sync_count, net_grad(n, L->t_gamma), net_grad(n, L->t_beta), I->synced);
+}
+
 static int forward_layers(net *n, dl_inst *I, int training) {
     dnnl_memory_t x = I->in;
     for (int l = 0; l < n->n_layers; l++) {
@@ -198,7 +236,9 @@ static int forward_layers(net *n, dl_inst *I, int training) {
             double t1 = sbir_now();
             n->times[l][NET_T_FWD] += t1 - t0;
             const float *g = net_param(n, L->t_gamma), *b = net_param(n, L->t_beta);
-            if (training)
+            if (training && n->bn_allreduce)
+                DN_TRY(sync_bn_forward(n, L, D, I->B));
+            else if (training)
                 DN_TRY(dn_bn_forward_train(&D->bn, D->y, D->out, g, b, net_buf(n, L->t_rmean), net_buf(n, L->t_rvar),
                                            n->bn_momentum));
             else
@@ -230,6 +270,7 @@ static const float *dl_forward(net *n, const float *input, int B, int training) 
     s->cur = NULL;
     if (!I) return NULL;
     if (I->version != n->version && load_weights(n, I) != SBIR_OK) return NULL;
+    I->synced = training ? n->bn_allreduce : NULL;
     if (dn_set_ptr(I->in_user, input) != SBIR_OK || dn_reorder(I->in_reorder, I->in_user, I->in) != SBIR_OK)
         return NULL;
     if (forward_layers(n, I, training) != SBIR_OK) return NULL;
@@ -259,7 +300,10 @@ static int dl_backward(net *n, const float *dout) {
         switch (L->kind) {
         case NET_CONV:
             /* In place: the gradient w.r.t. the output becomes the one w.r.t. the conv output. */
-            DN_TRY(dn_bn_backward(&D->bn, D->y, D->dout, D->dout, net_grad(n, L->t_gamma), net_grad(n, L->t_beta)));
+            if (I->synced)
+                DN_TRY(sync_bn_backward(n, L, D, I));
+            else
+                DN_TRY(dn_bn_backward(&D->bn, D->y, D->dout, D->dout, net_grad(n, L->t_gamma), net_grad(n, L->t_beta)));
             t1 = sbir_now();
             n->times[l][NET_T_OTHER] += t1 - t0;
             if (dx) DN_TRY(dn_conv_backward_data(&D->conv, D->dout, dx));

@@ -2,6 +2,7 @@
  * sized for max_batch once. Slow but simple; it defines what the oneDNN backend must compute. */
 #include <string.h>
 
+#include "nn/bn_sync.h"
 #include "nn/net_impl.h"
 #include "nn/ops.h"
 #include "util/common.h"
@@ -10,6 +11,7 @@ typedef struct {
     float *out;       /* layer output (B, OC, OH, OW) */
     float *pre, *bn;  /* conv: convolution output, batch-norm output (before the ReLU) */
     float *mean, *rstd;
+    double count;     /* values per channel in the batch-norm statistics (all processes when synced) */
     int *argmax;      /* max pooling */
 } ref_layer;
 
@@ -18,6 +20,7 @@ typedef struct {
     ref_layer *L;
     float *g[3];     /* gradient ping-pong buffers, max activation size */
     float *scratch;  /* one parameter tensor's gradient before it is added to n->grads */
+    net_allreduce_fn synced; /* the last training forward's batch-norm all-reduce (NULL: local) */
 } ref_state;
 
 static size_t act_size(const net_layer *L) { return (size_t)L->OC * L->OH * L->OW; }
@@ -59,8 +62,23 @@ static void ref_destroy(net *n) {
     n->impl = NULL;
 }
 
+/* Batch norm of a conv layer's output in training mode, local or synchronised over processes. */
+static int ref_bn_train(net *n, const net_layer *L, ref_layer *R, int B) {
+    if (!n->bn_allreduce) {
+        batchnorm_forward_train(R->bn, R->mean, R->rstd, net_buf(n, L->t_rmean), net_buf(n, L->t_rvar), R->pre,
+                                net_param(n, L->t_gamma), net_param(n, L->t_beta), n->bn_momentum, n->bn_eps, B,
+                                L->OC, L->OH * L->OW);
+        return SBIR_OK;
+    }
+    bn_shape sh = {B, L->OC, L->OH * L->OW, 1};
+    return bn_sync_forward(&sh, R->pre, R->bn, 0, net_param(n, L->t_gamma), net_param(n, L->t_beta), R->mean,
+                           R->rstd, &R->count, net_buf(n, L->t_rmean), net_buf(n, L->t_rvar), n->bn_momentum,
+                           n->bn_eps, n->bn_allreduce);
+}
+
 static const float *ref_forward(net *n, const float *input, int B, int training) {
     ref_state *s = n->impl;
+    s->synced = training ? n->bn_allreduce : NULL;
     memcpy(s->input, input, sizeof(float) * B * n->in_c * n->in_h * n->in_w);
     const float *x = s->input;
     for (int l = 0; l < n->n_layers; l++) {
@@ -72,14 +90,13 @@ static const float *ref_forward(net *n, const float *input, int B, int training)
         case NET_CONV:
             conv2d_forward(R->pre, x, net_param(n, L->t_weight), NULL, B, L->C, L->H, L->W, L->OC, 3, 3, 1, 1);
             t1 = sbir_now();
-            if (training)
-                batchnorm_forward_train(R->bn, R->mean, R->rstd, net_buf(n, L->t_rmean), net_buf(n, L->t_rvar), R->pre,
-                                        net_param(n, L->t_gamma), net_param(n, L->t_beta), n->bn_momentum, n->bn_eps,
-                                        B, L->OC, L->OH * L->OW);
-            else
+            if (training) {
+                if (ref_bn_train(n, L, R, B) != SBIR_OK) return NULL;
+            } else {
                 batchnorm_forward_infer(R->bn, R->pre, net_param(n, L->t_gamma), net_param(n, L->t_beta),
                                         net_buf(n, L->t_rmean), net_buf(n, L->t_rvar), n->bn_eps, B, L->OC,
                                         L->OH * L->OW);
+            }
             leaky_relu_forward(R->out, R->bn, 0.0f, na);
             n->times[l][NET_T_FWD] += t1 - t0;
             n->times[l][NET_T_OTHER] += sbir_now() - t1;
@@ -129,10 +146,17 @@ static int ref_backward(net *n, const float *dout) {
         switch (L->kind) {
         case NET_CONV:
             leaky_relu_backward(tmp, dy, R->bn, 0.0f, na);
-            batchnorm_backward(dy, s->scratch, s->scratch + L->OC, tmp, R->pre, net_param(n, L->t_gamma), R->mean,
-                               R->rstd, B, L->OC, L->OH * L->OW);
-            add_into(net_grad(n, L->t_gamma), s->scratch, L->OC);
-            add_into(net_grad(n, L->t_beta), s->scratch + L->OC, L->OC);
+            if (s->synced) {
+                bn_shape sh = {B, L->OC, L->OH * L->OW, 1};
+                if (bn_sync_backward(&sh, R->pre, NULL, tmp, dy, net_param(n, L->t_gamma), R->mean, R->rstd, R->count,
+                                     net_grad(n, L->t_gamma), net_grad(n, L->t_beta), s->synced) != SBIR_OK)
+                    return SBIR_ERR;
+            } else {
+                batchnorm_backward(dy, s->scratch, s->scratch + L->OC, tmp, R->pre, net_param(n, L->t_gamma), R->mean,
+                                   R->rstd, B, L->OC, L->OH * L->OW);
+                add_into(net_grad(n, L->t_gamma), s->scratch, L->OC);
+                add_into(net_grad(n, L->t_beta), s->scratch + L->OC, L->OC);
+            }
             t1 = sbir_now();
             n->times[l][NET_T_OTHER] += t1 - t0;
             conv2d_backward(dxp, NULL, NULL, dy, x, net_param(n, L->t_weight), B, L->C, L->H, L->W, L->OC, 3, 3, 1, 1);
