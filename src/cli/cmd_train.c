@@ -29,7 +29,14 @@ static void usage(FILE *out) {
             "  --backend onednn|ref  the fast path (default) or the plain C reference\n"
             "  --eval-every N      steps between validations (default: 8 per phase)\n"
             "  --stop-after N      stop after N steps (with a checkpoint); --resume continues\n"
-            "  --quiet             no progress output\n",
+            "  --quiet             no progress output\n\n"
+            "Data-parallel on several processes or machines (OpenMPI builds):\n"
+            "  OMP_NUM_THREADS=T mpirun -np P sbir train --collection C --out M --batch B ...\n"
+            "Every process prepares and runs B/P samples of each step's batch of B (B must be a multiple of\n"
+            "P), batch norm uses the statistics of the whole batch and the gradients are summed, so the\n"
+            "model is that of one process with batch B (up to float rounding). Process 0 prints, reads\n"
+            "MODEL.ckpt for --resume and writes the files; every process needs the collection at the same\n"
+            "path. Give each process its own cores: P x T <= cores per machine.\n",
             MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC);
 }
 

@@ -219,3 +219,15 @@ bool comm_all_ok(bool ok) {
     if (comm_allreduce_max_i64(&failed, 1) != 0) return false;
     return failed == 0;
 }
+
+void comm_abort(int code) {
+#ifdef SBIR_WITH_MPI
+    if (g_active && g_size > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, code);
+    }
+#else
+    (void)code;
+#endif
+}

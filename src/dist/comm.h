@@ -37,6 +37,9 @@ int comm_barrier(void);
 /* Every rank contributes `bytes` bytes; `all` (size_bytes * comm_size()) receives them in rank order
  * on every rank. */
 int comm_allgather(const void *mine, void *all, size_t bytes);
+/* Ends every process of the job (MPI_Abort) when this one cannot go on and the others may be waiting
+ * for it inside a collective; returns (doing nothing) outside an MPI job. */
+void comm_abort(int code);
 
 /* ---- for the sharded search (src/api/sharded_search.c) ---- */
 /* Every rank contributes `bytes` bytes (counts may differ by rank); *all receives their concatenation

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dist/comm.h"
 #include "model/calibrate.h"
 #include "model/dataset.h"
 #include "model/embed.h"
@@ -13,6 +14,7 @@
 #include "model/model.h"
 #include "nn/ops.h"
 #include "nn/safetensors.h"
+#include "util/atomic_file.h"
 #include "util/common.h"
 #include "util/plot.h"
 #include "util/progress.h"
@@ -76,6 +78,10 @@ typedef struct {
     float *hist; /* total_steps x HIST_COLS */
     int step;
     char ckpt[4200];
+    /* Data parallelism: P processes, this one is `rank` and owns batch slots [lo, lo + nb). */
+    int P, rank, lo, nb;
+    int *item;   /* (B) the batch: sketch or image index per slot */
+    float *fg;   /* (B, D) every process's features, gathered */
 } trainer;
 
 static int **bucket(const int *idx, int n, const int *key, int nkeys, int **counts) {
@@ -100,6 +106,13 @@ static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v;
 static int trainer_setup(trainer *t) {
     const train_opts *o = &t->o;
     t->B = o->batch, t->S = o->S;
+    t->P = o->local_only ? 1 : comm_size();
+    t->rank = o->local_only ? 0 : comm_rank();
+    if (t->B % t->P)
+        return sbir_error("a batch of %d cannot be split evenly over %d processes: use a multiple of %d (--batch)", t->B,
+                          t->P, t->P);
+    t->nb = t->B / t->P, t->lo = t->rank * t->nb;
+    if (t->rank != 0) t->o.quiet = 1; /* process 0 speaks for the job */
     dataset *d = &t->d;
     if (dataset_load(d, o->collection, o->S) != SBIR_OK) return SBIR_ERR;
     t->tr_img = dataset_images_of_split(d, SBIR_SPLIT_TRAIN, &t->n_tr_img);
@@ -135,6 +148,10 @@ static int trainer_setup(trainer *t) {
     if (!t->m) return SBIR_ERR;
     net_init(t->m->structure, o->seed * 2 + 1);
     net_init(t->m->style, o->seed * 2 + 2);
+    if (t->P > 1 && !t->o.bn_local) {
+        net_set_bn_allreduce(t->m->structure, comm_allreduce_sum_f64);
+        net_set_bn_allreduce(t->m->style, comm_allreduce_sum_f64);
+    }
     sbir_rng rng;
     rng_seed(&rng, o->seed ^ 0x5eedULL);
     head_init(&t->content_head, t->m->content_head, d->C, t->m->Df, &rng);
@@ -161,6 +178,8 @@ static int trainer_setup(trainer *t) {
     t->rgb = mallocCheck(in);
     t->grey = mallocCheck(in);
     t->hist = mallocCheck(sizeof(float) * (size_t)t->total_steps * HIST_COLS);
+    t->item = mallocCheck(sizeof(int) * (size_t)B);
+    t->fg = mallocCheck(sizeof(float) * (size_t)B * Dmax);
     for (int i = 0; i < t->total_steps * HIST_COLS; i++) t->hist[i] = NAN;
     snprintf(t->ckpt, sizeof t->ckpt, "%s.ckpt", o->out);
     return SBIR_OK;
@@ -175,6 +194,7 @@ static void trainer_free(trainer *t) {
     free(t->x), free(t->df), free(t->dtmp), free(t->e), free(t->de), free(t->norm);
     free(t->logits), free(t->probs), free(t->dlogits), free(t->labels), free(t->labels2), free(t->cells);
     free(t->trip), free(t->pos), free(t->neg), free(t->dist), free(t->rgb), free(t->grey), free(t->hist);
+    free(t->item), free(t->fg);
     head_free(&t->content_head);
     head_free(&t->style_head);
     model_free(t->m);
@@ -198,24 +218,87 @@ static void step_rng(const trainer *t, int step, sbir_rng *rng) {
     rng_seed(rng, t->o.seed * 0x9E3779B97F4A7C15ULL + (uint64_t)step * 0xD1B54A32D192ED03ULL + 17);
 }
 
-/* Head forward + CE backward into df (overwritten); returns the loss, counts correct. */
-static float head_ce(trainer *t, head *h, const float *f, const int *labels, int B, float weight, int *correct) {
-    const float *W = h->w, *b = h->w + (size_t)h->K * h->D;
-    linear_forward(t->logits, f, W, b, B, h->D, h->K);
-    float loss = softmax_xent_forward(t->probs, t->logits, labels, B, h->K);
-    *correct = softmax_correct(t->logits, labels, B, h->K);
-    softmax_xent_backward(t->dlogits, t->probs, labels, weight, B, h->K);
-    linear_backward(t->df, h->grad, h->grad + (size_t)h->K * h->D, t->dlogits, f, W, B, h->D, h->K);
+/* Augmentation randomness of one batch slot: it depends only on (seed, step, slot), so a sample looks
+ * the same whichever process of a data-parallel run prepares it. */
+static void slot_rng(const trainer *t, int step, int slot, sbir_rng *rng) {
+    rng_seed(rng, t->o.seed * 0x9E3779B97F4A7C15ULL + (uint64_t)step * 0xD1B54A32D192ED03ULL +
+                      (uint64_t)(slot + 1) * 0xA24BAED4963EE407ULL + 29);
+}
+
+/* ---- Data parallelism (P > 1 processes under mpirun) ----
+ * Every process draws the same global batch from the step's RNG and computes the same global loss on
+ * the all-gathered features, but forwards and backwards only its own slots. The loss is normalised by
+ * the global batch, so the sum over processes of their parameter gradients is exactly the gradient one
+ * process would compute on the whole batch, and every process then takes the same AdamW step. */
+
+static int dist_sum(const trainer *t, float *buf, size_t n) { return t->P > 1 ? comm_allreduce_sum_f32(buf, n) : SBIR_OK; }
+
+/* A failure on any process becomes a failure on all, so that none is left waiting in a collective for
+ * one that gave up. Called where every process arrives. */
+static int agree(const trainer *t, int rc) {
+    if (t->P == 1) return rc;
+    long long bad = rc != SBIR_OK;
+    if (comm_allreduce_max_i64(&bad, 1) != SBIR_OK) return SBIR_ERR;
+    if (bad && rc == SBIR_OK) return sbir_error("another process of the mpirun job failed (its message says why)");
+    return bad ? SBIR_ERR : SBIR_OK;
+}
+
+/* A failure inside a step may leave the other processes inside a collective: end the whole job. */
+static void abort_others(const trainer *t) {
+    if (t->P == 1) return;
+    fprintf(stderr, "sbir: process %d: %s\n", t->rank, sbir_last_error());
+    comm_abort(1);
+}
+
+/* (B, D) features of the whole batch from each process's (nb, D). */
+static const float *gather_features(trainer *t, const float *f, int D) {
+    if (t->P == 1) return f;
+    if (comm_allgather(f, t->fg, sizeof(float) * (size_t)t->nb * D) != SBIR_OK) return NULL;
+    return t->fg;
+}
+
+/* embed_items with the items split over the processes and the embeddings gathered (inference is per
+ * item, so the split changes nothing but the time). */
+static int embed_split(trainer *t, net *n, const int *idx, int count, int what, float *out) {
+    if (t->P == 1) return embed_items(n, &t->d, idx, count, what, out);
+    if (count == 0) return SBIR_OK;
+    int D = n->out_dim, chunk = (count + t->P - 1) / t->P;
+    int lo = SBIR_MIN(count, t->rank * chunk), hi = SBIR_MIN(count, lo + chunk);
+    float *mine = callocCheck((size_t)chunk * D, sizeof(float)), *all = mallocCheck(sizeof(float) * (size_t)t->P * chunk * D);
+    int rc = hi > lo ? embed_items(n, &t->d, idx + lo, hi - lo, what, mine) : SBIR_OK;
+    if (comm_allgather(mine, all, sizeof(float) * (size_t)chunk * D) != SBIR_OK) rc = SBIR_ERR;
+    else memcpy(out, all, sizeof(float) * (size_t)count * D);
+    free(mine), free(all);
+    return agree(t, rc);
+}
+
+/* Head forward + CE over the whole batch (features f (B, D)); backward into df for this process's rows
+ * (overwritten) and this process's share of the head's gradient. Returns the loss, counts correct. */
+static float head_ce(trainer *t, head *h, const float *f, const int *labels, float weight, int *correct) {
+    int B = t->B, K = h->K, D = h->D;
+    const float *W = h->w, *b = h->w + (size_t)K * D;
+    linear_forward(t->logits, f, W, b, B, D, K);
+    float loss = softmax_xent_forward(t->probs, t->logits, labels, B, K);
+    *correct = softmax_correct(t->logits, labels, B, K);
+    softmax_xent_backward(t->dlogits, t->probs, labels, weight, B, K);
+    linear_backward(t->df, h->grad, h->grad + (size_t)K * D, t->dlogits + (size_t)t->lo * K, f + (size_t)t->lo * D, W,
+                    t->nb, D, K);
     return loss * weight;
 }
 
-static void head_update(head *h, float lr) {
+/* Sums the head's gradient over the processes and steps it. */
+static int head_update(const trainer *t, head *h, float lr) {
     size_t n = (size_t)h->K * (h->D + 1);
+    if (dist_sum(t, h->grad, n) != SBIR_OK) return SBIR_ERR;
     adamw_step(h->w, h->grad, h->m, h->v, n, ++h->t, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
+    return SBIR_OK;
 }
 
-/* Adds the triplet loss's gradient (through the L2 normalisation) to df; returns the loss. */
-static float triplet_term(trainer *t, const float *f, int B, int D, int style_masks, float *active) {
+/* Batch-all triplets over the whole batch (f (B, D)); adds the gradient of this process's rows
+ * (through the L2 normalisation) to df; returns the loss. */
+static float triplet_term(trainer *t, const float *f, int D, int style_masks, float *active) {
+    int B = t->B;
+    size_t lo = (size_t)t->lo;
     l2norm_forward(t->e, t->norm, f, 1e-12f, B, D);
     if (style_masks) triplet_masks_style(t->pos, t->neg, t->labels, t->labels2, t->labels, t->labels2, B, B, 1);
     else triplet_masks_class(t->pos, t->neg, t->labels, t->labels, B, B, 1);
@@ -223,8 +306,8 @@ static float triplet_term(trainer *t, const float *f, int B, int D, int style_ma
     size_t nt = triplet_mine(t->trip, t->dist, t->pos, t->neg, B, B, TRIPLET_BATCH_ALL, t->o.margin);
     float loss = triplet_loss_forward(active, t->e, t->e, t->trip, nt, D, t->o.margin, 1);
     triplet_loss_backward(t->de, t->de, t->e, t->e, t->trip, nt, B, B, D, t->o.margin, 1, 1.0f);
-    l2norm_backward(t->dtmp, t->de, t->e, t->norm, B, D);
-    for (int i = 0; i < B * D; i++) t->df[i] += t->dtmp[i];
+    l2norm_backward(t->dtmp, t->de + lo * D, t->e + lo * D, t->norm + lo, t->nb, D);
+    for (int i = 0; i < t->nb * D; i++) t->df[i] += t->dtmp[i];
     return loss;
 }
 
@@ -232,11 +315,34 @@ static int pick(sbir_rng *rng, int *const *lists, const int *counts, int key) {
     return lists[key][rng_below(rng, (uint32_t)counts[key])];
 }
 
-/* Classes that have training sketches and images; a batch cycles through them. */
-static int structure_batch(trainer *t, sbir_rng *rng) {
+/* Augments and converts this process's slots of the batch in t->item into t->x; slots below
+ * `sketches` are sketches, the rest gallery images (content-only augmentation for the structure
+ * network, shape-only for the style network). */
+static void prepare_slots(trainer *t, int step, int sketches, int content_aug) {
     const dataset *d = &t->d;
-    int half = t->B / 2, S = t->S;
+    int S = t->S;
     size_t in = (size_t)3 * S * S;
+    for (int j = 0; j < t->nb; j++) {
+        int slot = t->lo + j, it = t->item[slot];
+        sbir_rng rng;
+        slot_rng(t, step, slot, &rng);
+        if (slot < sketches) {
+            dataset_sketch_grey(d, it, 1, &rng, t->grey);
+            input_from_grey(t->grey, S, t->x + in * j);
+            continue;
+        }
+        const uint8_t *src = d->img + (size_t)it * S * S * 3;
+        if (content_aug) augment_rgb_content(src, S, &rng, t->rgb);
+        else augment_rgb(src, S, &rng, t->rgb);
+        input_from_rgb(t->rgb, S, t->x + in * j);
+    }
+}
+
+/* Classes that have training sketches and images; a batch cycles through them: slot i < B/2 holds a
+ * sketch, slot B/2 + i an image of the same class. */
+static int structure_batch(trainer *t, int step, sbir_rng *rng) {
+    const dataset *d = &t->d;
+    int half = t->B / 2;
     int usable[EVAL_MAX_CLASSES * 4], nu = 0;
     for (int c = 0; c < d->C && nu < (int)SBIR_ARRAY_LEN(usable); c++)
         if (t->cls_img_n[c] && t->cls_sk_n[c]) usable[nu++] = c;
@@ -244,30 +350,48 @@ static int structure_batch(trainer *t, sbir_rng *rng) {
     int offset = (int)rng_below(rng, (uint32_t)nu);
     for (int i = 0; i < half; i++) {
         int c = usable[(i + offset) % nu];
-        int s = pick(rng, t->cls_sk, t->cls_sk_n, c), g = pick(rng, t->cls_img, t->cls_img_n, c);
-        dataset_sketch_grey(d, s, 1, rng, t->grey);
-        input_from_grey(t->grey, S, t->x + in * i);
-        augment_rgb_content(d->img + (size_t)g * S * S * 3, S, rng, t->rgb);
-        input_from_rgb(t->rgb, S, t->x + in * (half + i));
+        t->item[i] = pick(rng, t->cls_sk, t->cls_sk_n, c);
+        t->item[half + i] = pick(rng, t->cls_img, t->cls_img_n, c);
         t->labels[i] = t->labels[half + i] = c;
     }
+    prepare_slots(t, step, half, 1);
     return SBIR_OK;
 }
 
-static void style_batch(trainer *t, sbir_rng *rng) {
+/* Gallery images balanced over (class, style) cells. */
+static void style_batch(trainer *t, int step, sbir_rng *rng) {
     const dataset *d = &t->d;
-    int S = t->S, cells = d->C * d->NS;
-    size_t in = (size_t)3 * S * S;
+    int cells = d->C * d->NS;
     for (int i = 0; i < t->B; i++) {
         int cell;
         do cell = (int)rng_below(rng, (uint32_t)cells);
         while (!t->cell_img_n[cell]);
         int g = pick(rng, t->cell_img, t->cell_img_n, cell);
-        augment_rgb(d->img + (size_t)g * S * S * 3, S, rng, t->rgb);
-        input_from_rgb(t->rgb, S, t->x + in * i);
+        t->item[i] = g;
         t->labels[i] = d->img_class[g];
         t->labels2[i] = d->img_style[g];
     }
+    prepare_slots(t, step, 0, 0);
+}
+
+/* The phase's losses over the whole batch (features fg); leaves dL/df of this process's rows in
+ * t->df and steps the phase's head. */
+static int phase_loss(trainer *t, int ph, const float *fg, int D, float lr, float *loss, int *correct) {
+    float active;
+    head *h = ph == PH_STRUCTURE ? &t->content_head : &t->style_head;
+    memset(h->grad, 0, sizeof(float) * (size_t)h->K * (D + 1));
+    if (ph == PH_STRUCTURE) {
+        *loss = head_ce(t, h, fg, t->labels, 1.0f, correct);
+        *loss += triplet_term(t, fg, D, 0, &active);
+    } else if (ph == PH_STYLE1) {
+        int *cell = t->cells;
+        for (int i = 0; i < t->B; i++) cell[i] = t->labels[i] * t->d.NS + t->labels2[i];
+        *loss = head_ce(t, h, fg, cell, 1.0f, correct);
+    } else {
+        *loss = head_ce(t, h, fg, t->labels2, 0.5f, correct);
+        *loss += triplet_term(t, fg, D, 1, &active);
+    }
+    return head_update(t, h, lr);
 }
 
 static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
@@ -275,47 +399,36 @@ static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
     int ph = phase_of(t, step, &local, &len);
     sbir_rng rng;
     step_rng(t, step, &rng);
-    int B = t->B, correct = 0;
+    int correct = 0;
     float lr = lr_cosine(local, SBIR_MIN(100, len / 10), len, t->o.lr, t->o.lr * 0.01f);
     net *n = ph == PH_STRUCTURE ? t->m->structure : t->m->style;
     if (ph == PH_STRUCTURE) {
-        if (structure_batch(t, &rng) != SBIR_OK) return SBIR_ERR;
+        if (structure_batch(t, step, &rng) != SBIR_OK) return SBIR_ERR;
     } else {
-        style_batch(t, &rng);
+        style_batch(t, step, &rng);
     }
     net_zero_grad(n);
-    const float *f = net_forward(n, t->x, B, 1);
+    const float *f = net_forward(n, t->x, t->nb, 1);
     if (!f) return SBIR_ERR;
-    int D = n->out_dim;
-    float loss, active;
-    if (ph == PH_STRUCTURE) {
-        memset(t->content_head.grad, 0, sizeof(float) * (size_t)t->content_head.K * (D + 1));
-        loss = head_ce(t, &t->content_head, f, t->labels, B, 1.0f, &correct);
-        loss += triplet_term(t, f, B, D, 0, &active);
-        head_update(&t->content_head, lr);
-    } else if (ph == PH_STYLE1) {
-        int *cell = t->cells;
-        for (int i = 0; i < B; i++) cell[i] = t->labels[i] * t->d.NS + t->labels2[i];
-        memset(t->style_head.grad, 0, sizeof(float) * (size_t)t->style_head.K * (D + 1));
-        loss = head_ce(t, &t->style_head, f, cell, B, 1.0f, &correct);
-        head_update(&t->style_head, lr);
-    } else {
-        memset(t->style_head.grad, 0, sizeof(float) * (size_t)t->style_head.K * (D + 1));
-        loss = head_ce(t, &t->style_head, f, t->labels2, B, 0.5f, &correct);
-        loss += triplet_term(t, f, B, D, 1, &active);
-        head_update(&t->style_head, lr);
-    }
+    const float *fg = gather_features(t, f, n->out_dim);
+    if (!fg) return SBIR_ERR;
+    float loss;
+    if (phase_loss(t, ph, fg, n->out_dim, lr, &loss, &correct) != SBIR_OK) return SBIR_ERR;
     if (net_backward(n, t->df) != SBIR_OK) return SBIR_ERR;
+    if (dist_sum(t, n->grads, n->n_params) != SBIR_OK) return SBIR_ERR;
+    /* Unsynchronised batch norm leaves each process with its own running statistics; like PyTorch's
+     * DistributedDataParallel, process 0's are the ones kept. */
+    if (t->P > 1 && t->o.bn_local && comm_bcast(n->bufs, sizeof(float) * n->n_bufs, 0) != SBIR_OK) return SBIR_ERR;
     net_adamw_step(n, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
     *loss_out = loss;
-    *acc_out = (float)correct / B;
+    *acc_out = (float)correct / t->B;
     return SBIR_OK;
 }
 
-static void compute_protos(trainer *t) {
+static int compute_protos(trainer *t) {
     sbir_model *m = t->m;
     float *emb = mallocCheck(sizeof(float) * (size_t)t->n_tr_img * m->Ds);
-    embed_items(m->style, &t->d, t->tr_img, t->n_tr_img, EMBED_IMAGES, emb);
+    int rc = embed_split(t, m->style, t->tr_img, t->n_tr_img, EMBED_IMAGES, emb);
     int *cnt = callocCheck((size_t)m->NS, sizeof(int));
     memset(m->protos, 0, sizeof(float) * (size_t)m->NS * m->Ds);
     for (int i = 0; i < t->n_tr_img; i++) {
@@ -327,6 +440,7 @@ static void compute_protos(trainer *t) {
         for (int k = 0; k < m->Ds && cnt[s]; k++) m->protos[(size_t)s * m->Ds + k] /= cnt[s];
     free(cnt);
     free(emb);
+    return rc;
 }
 
 /* Validation: content mAP of val sketches against val images (relevant = class), or nearest-prototype
@@ -337,8 +451,8 @@ static double validate(trainer *t, int phase) {
     sbir_model *m = t->m;
     if (phase == PH_STRUCTURE) {
         float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Df), *qe = mallocCheck(sizeof(float) * (size_t)ns * m->Df);
-        embed_items(m->structure, &t->d, img, ni, EMBED_IMAGES, ge);
-        embed_items(m->structure, &t->d, sk, ns, EMBED_SKETCHES, qe);
+        embed_split(t, m->structure, img, ni, EMBED_IMAGES, ge);
+        embed_split(t, m->structure, sk, ns, EMBED_SKETCHES, qe);
         float *sc = mallocCheck(sizeof(float) * (size_t)ni);
         uint8_t *rel = mallocCheck((size_t)ni);
         double sum = 0;
@@ -356,7 +470,7 @@ static double validate(trainer *t, int phase) {
     }
     compute_protos(t);
     float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Ds);
-    embed_items(m->style, &t->d, img, ni, EMBED_IMAGES, ge);
+    embed_split(t, m->style, img, ni, EMBED_IMAGES, ge);
     int correct = 0;
     for (int i = 0; i < ni; i++) {
         int best = 0;
@@ -498,31 +612,116 @@ static int calibrate(trainer *t, fusion_fit *fit) {
     return model_calibrate(t->m, &t->d, img, ni, sk, ns, t->o.seed, fit);
 }
 
+/* ---- Process 0's state to every process (fresh or read from the checkpoint) ---- */
+
+static int bcast_floats(float *p, size_t n) { return comm_bcast(p, sizeof(float) * n, 0); }
+
+static int bcast_net(net *n) {
+    /* zeroed moments are what the optimiser allocates on its first step anyway */
+    if (!n->opt_m) n->opt_m = callocCheck(n->n_params ? n->n_params : 1, sizeof(float));
+    if (!n->opt_v) n->opt_v = callocCheck(n->n_params ? n->n_params : 1, sizeof(float));
+    int rc = bcast_floats(n->params, n->n_params) || bcast_floats(n->bufs, n->n_bufs) ||
+             bcast_floats(n->opt_m, n->n_params) || bcast_floats(n->opt_v, n->n_params) ||
+             comm_bcast(&n->opt_t, sizeof n->opt_t, 0);
+    net_params_changed(n);
+    return rc ? SBIR_ERR : SBIR_OK;
+}
+
+static int bcast_head(head *h) {
+    size_t n = (size_t)h->K * (h->D + 1);
+    int rc = bcast_floats(h->w, n) || bcast_floats(h->m, n) || bcast_floats(h->v, n) || comm_bcast(&h->t, sizeof h->t, 0);
+    return rc ? SBIR_ERR : SBIR_OK;
+}
+
+static int bcast_state(trainer *t) {
+    int rows = t->m->style_head_rows;
+    if (comm_bcast(&rows, sizeof rows, 0) != SBIR_OK) return SBIR_ERR;
+    if (rows != t->m->style_head_rows) { /* the checkpoint is in style stage 2 */
+        t->m->style_head_rows = rows;
+        head_init(&t->style_head, t->m->style_head, rows, t->m->Ds, NULL);
+    }
+    if (bcast_net(t->m->structure) || bcast_net(t->m->style) || bcast_head(&t->content_head) ||
+        bcast_head(&t->style_head) || bcast_floats(t->hist, (size_t)t->total_steps * HIST_COLS) ||
+        comm_bcast(&t->step, sizeof t->step, 0))
+        return SBIR_ERR;
+    return SBIR_OK;
+}
+
+/* Process 0 reads the checkpoint (--resume) and every process starts from its state. */
+static int start_state(trainer *t) {
+    struct stat sb;
+    int rc = SBIR_OK;
+    if (t->rank == 0 && t->o.resume && stat(t->ckpt, &sb) == 0) {
+        rc = load_checkpoint(t);
+        if (rc == SBIR_OK && !t->o.quiet)
+            fprintf(stderr, "resuming from %s at step %d of %d\n", t->ckpt, t->step, t->total_steps);
+    }
+    if (agree(t, rc) != SBIR_OK) return SBIR_ERR;
+    return t->P > 1 ? bcast_state(t) : SBIR_OK;
+}
+
+/* Every process must end with the same model; a difference would mean a bug in the data-parallel
+ * step (or an MPI that sums differently on different processes), so it is an error, not a warning. */
+static int check_replicas(trainer *t) {
+    if (t->P == 1) return SBIR_OK;
+    sbir_model *m = t->m;
+    uint32_t mine[4] = {sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params),
+                        sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params),
+                        sbir_crc32(0, m->protos, sizeof(float) * (size_t)m->NS * m->Ds),
+                        sbir_crc32(sbir_crc32(sbir_crc32(0, m->fusion, sizeof m->fusion), &m->class_weight,
+                                              sizeof m->class_weight),
+                                   m->content_head, sizeof(float) * (size_t)m->C * (m->Df + 1))};
+    uint32_t *all = mallocCheck(sizeof mine * (size_t)t->P);
+    int rc = comm_allgather(mine, all, sizeof mine);
+    for (int r = 1; rc == SBIR_OK && r < t->P; r++)
+        if (memcmp(all, all + 4 * r, sizeof mine))
+            rc = sbir_error("data-parallel training: process %d ended with other weights than process 0", r);
+    free(all);
+    return rc;
+}
+
+/* Process 0 writes the model and the curve; every process learns whether that worked. */
+static int write_outputs(trainer *t, double secs, const fusion_fit *fit) {
+    if (t->rank != 0) return agree(t, SBIR_OK);
+    char secs_s[32], fus[224], curve[4300];
+    snprintf(secs_s, sizeof secs_s, "%.1f", secs);
+    snprintf(fus, sizeof fus,
+             "class_weight=%.4g; weighted w=%.4g val_mAP=%.4f; learned (%.4g,%.4g,%.4g) val_mAP=%.4f; chose %s",
+             fit->class_weight, fit->weighted[1], fit->weighted_map, fit->learned[0], fit->learned[1], fit->learned[2],
+             fit->learned_map, fit->chose_learned ? "learned" : "weighted");
+    const char *meta[] = {"train_seconds", secs_s, "fusion_fit", fus, "train_collection", t->o.collection};
+    snprintf(curve, sizeof curve, "%s.curve.png", t->o.out);
+    int rc = model_save(t->m, t->o.out, NULL, 0, meta, 3);
+    if (rc == SBIR_OK) rc = write_curve(t, curve);
+    if (rc == SBIR_OK && !t->o.quiet)
+        fprintf(stderr, "wrote %s (fingerprint %s) and %s in %.1f s\n", t->o.out, t->m->fingerprint, curve, secs);
+    return agree(t, rc);
+}
+
 int train_run(const train_opts *o) {
     trainer t;
     memset(&t, 0, sizeof t);
     t.o = *o;
     int rc = SBIR_ERR;
     double t0 = sbir_now();
-    if (trainer_setup(&t) != SBIR_OK) goto done;
-    struct stat sb;
-    if (o->resume && stat(t.ckpt, &sb) == 0) {
-        if (load_checkpoint(&t) != SBIR_OK) goto done;
-        if (!o->quiet) fprintf(stderr, "resuming from %s at step %d of %d\n", t.ckpt, t.step, t.total_steps);
-    }
-    if (!o->quiet)
+    if (agree(&t, trainer_setup(&t)) != SBIR_OK || start_state(&t) != SBIR_OK) goto done;
+    const train_opts *to = &t.o; /* quiet on every process but 0 */
+    if (!to->quiet)
         fprintf(stderr,
                 "training on %d images and %d sketches (%d classes, %d styles; validation %d images, %d sketches); "
                 "%d structure + %d + %d style steps of batch %d at %dx%d, %s backend\n",
                 t.n_tr_img, t.n_tr_sk, t.d.C, t.d.NS, t.n_va_img, t.n_va_sk, t.steps[0], t.steps[1], t.steps[2], t.B,
                 t.S, t.S, net_backend_name(o->backend));
-    if (!o->quiet && (t.d.skipped_images || t.d.skipped_sketches))
+    if (!to->quiet && t.P > 1)
+        fprintf(stderr, "data-parallel over %d processes: %d samples each per step, batch norm %s\n", t.P, t.nb,
+                o->bn_local ? "per process (NOT equivalent to one process)" : "synchronised");
+    if (!to->quiet && (t.d.skipped_images || t.d.skipped_sketches))
         fprintf(stderr, "left out %d images and %d sketches (first: %s)\n", t.d.skipped_images, t.d.skipped_sketches,
                 t.d.first_skip_reason);
     int every = o->eval_every;
     sbir_progress pr;
     progress_start(&pr, "train", (uint64_t)t.total_steps);
-    if (o->quiet) pr.quiet = 1;
+    if (to->quiet) pr.quiet = 1;
     double last_val = NAN, loss_avg = NAN, acc_avg = NAN;
     while (t.step < t.total_steps) {
         int local, len;
@@ -535,8 +734,11 @@ int train_run(const train_opts *o) {
             head_init(&t.style_head, t.m->style_head, t.d.NS, t.m->Ds, &rng);
         }
         float loss, acc;
-        if (train_step(&t, t.step, &loss, &acc) != SBIR_OK) goto done;
-        if (!isfinite(loss)) {
+        if (train_step(&t, t.step, &loss, &acc) != SBIR_OK) {
+            abort_others(&t);
+            goto done;
+        }
+        if (!isfinite(loss)) { /* the same on every process: the loss is computed on the whole batch */
             sbir_error("training diverged at step %d (%s loss is %g); try a lower --lr", t.step, k_phase_names[ph], loss);
             goto done;
         }
@@ -552,43 +754,30 @@ int train_run(const train_opts *o) {
                 last_val = validate(&t, ph);
                 h[2] = (float)last_val;
             }
-            if (save_checkpoint(&t) != SBIR_OK) goto done;
-            if (!o->quiet && !pr.tty)
+            if (agree(&t, t.rank == 0 ? save_checkpoint(&t) : SBIR_OK) != SBIR_OK) goto done;
+            if (!to->quiet && !pr.tty)
                 fprintf(stderr, "step %d/%d %s loss %.4f acc %.3f val %s %.4f\n", t.step, t.total_steps,
                         k_phase_names[ph], loss_avg, acc_avg, ph == PH_STRUCTURE ? "sketch-mAP" : "style-acc", last_val);
         }
         progress_update(&pr, (uint64_t)t.step, "%s loss %.3f acc %.2f val %.3f", k_phase_names[ph], loss_avg, acc_avg,
                         last_val);
         if (stopping && t.step < t.total_steps) {
-            if (!o->quiet) fprintf(stderr, "stopped after step %d as asked; --resume continues\n", t.step);
+            if (!to->quiet) fprintf(stderr, "stopped after step %d as asked; --resume continues\n", t.step);
             rc = SBIR_OK;
             goto done;
         }
     }
     progress_end(&pr);
-    compute_protos(&t);
     fusion_fit fit;
-    if (calibrate(&t, &fit) != SBIR_OK) goto done;
+    if (compute_protos(&t) != SBIR_OK || calibrate(&t, &fit) != SBIR_OK || check_replicas(&t) != SBIR_OK) goto done;
     double secs = sbir_now() - t0;
-    if (!o->quiet)
+    if (!to->quiet)
         fprintf(stderr,
                 "on validation: class weight %.3g; fusion: weighted distance w=%.3g mAP %.4f; learned (%.3g, %.3g, "
                 "%.3g) mAP %.4f -> %s\n",
                 fit.class_weight, fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
                 fit.chose_learned ? "learned" : "weighted");
-    char secs_s[32], fus[224];
-    snprintf(secs_s, sizeof secs_s, "%.1f", secs);
-    snprintf(fus, sizeof fus,
-             "class_weight=%.4g; weighted w=%.4g val_mAP=%.4f; learned (%.4g,%.4g,%.4g) val_mAP=%.4f; chose %s",
-             fit.class_weight, fit.weighted[1], fit.weighted_map, fit.learned[0], fit.learned[1], fit.learned[2], fit.learned_map,
-             fit.chose_learned ? "learned" : "weighted");
-    const char *meta[] = {"train_seconds", secs_s, "fusion_fit", fus, "train_collection", o->collection};
-    if (model_save(t.m, o->out, NULL, 0, meta, 3) != SBIR_OK) goto done;
-    char curve[4300];
-    snprintf(curve, sizeof curve, "%s.curve.png", o->out);
-    if (write_curve(&t, curve) != SBIR_OK) goto done;
-    if (!o->quiet) fprintf(stderr, "wrote %s (fingerprint %s) and %s in %.1f s\n", o->out, t.m->fingerprint, curve, secs);
-    rc = SBIR_OK;
+    rc = write_outputs(&t, secs, &fit);
 done:
     trainer_free(&t);
     return rc;

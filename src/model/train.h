@@ -9,8 +9,15 @@
  *      negative of the same content and another style (decorrelating style from content), plus a
  *      style CE that keeps the style classes apart.
  * Then: style prototypes from the training images, the fusion calibrated on the validation split.
- * Each step's batch and augmentation come from an RNG seeded by (seed, step), and the checkpoint holds
- * the optimiser state, so a resumed run ends with the same weights as an uninterrupted one. */
+ * Each step's batch comes from an RNG seeded by (seed, step), each sample's augmentation from one
+ * seeded by (seed, step, position in the batch), and the checkpoint holds the optimiser state, so a
+ * resumed run ends with the same weights as an uninterrupted one.
+ *
+ * Data-parallel: started by `mpirun -np P`, every process draws the same global batch and prepares,
+ * forwards and backwards its own contiguous 1/P of it (batch % P == 0); batch norm is synchronised
+ * over the processes, the features are all-gathered so every process computes the same global loss,
+ * and the parameter gradients are summed — the same mathematics as one process with the whole batch.
+ * Process 0 alone reads the checkpoint (and sends it to the others), prints, and writes files. */
 #ifndef SBIR_MODEL_TRAIN_H
 #define SBIR_MODEL_TRAIN_H
 
@@ -32,6 +39,9 @@ typedef struct {
     net_backend backend;
     int quiet;
     int stop_after;             /* > 0: stop (after a checkpoint) once this many steps are done */
+    int local_only;             /* train in this process alone even when started by mpirun (tests) */
+    int bn_local;               /* data-parallel with each process's batch-norm statistics left local:
+                                   NOT equivalent to one process (a test's negative control) */
 } train_opts;
 
 void train_opts_default(train_opts *o);
