@@ -14,6 +14,7 @@
 #include "api/sharded.h"
 #include "data/collection.h"
 #include "data/image.h"
+#include "dist/comm.h"
 #include "index/search.h"
 #include "index/shards.h"
 #include "model/model.h"
@@ -501,6 +502,60 @@ static void test_cli(void) {
     free(o);
 }
 
+/* `mpirun -np 2 sbir query` on the sharded index prints the single-file results (rank 0 alone); a
+ * single file under mpirun is answered once; more processes than shards is one clear error. Needs an
+ * MPI build and mpirun; skipped otherwise. Uses test_cli's files. */
+static void test_cli_mpirun(void) {
+    if (!comm_built_with_mpi() || system("command -v mpirun >/dev/null 2>&1") != 0) {
+        SKIP("no MPI build or no mpirun");
+        return;
+    }
+    const char *dir = test_tmpdir();
+    char single[4300], sharded[4300], sketch[4300], model[4300], a[4400], b[4400], mpirun[8192];
+    snprintf(single, sizeof single, "%s/cli.single", dir);
+    snprintf(sharded, sizeof sharded, "%s/cli.sharded", dir);
+    snprintf(sketch, sizeof sketch, "%s/cat.ndjson", dir);
+    snprintf(model, sizeof model, "%s/cli.model", dir);
+    snprintf(a, sizeof a, "%s/a.json", dir);
+    snprintf(b, sizeof b, "%s/b.json", dir);
+    /* loopback only, root allowed (CI containers), two processes on however many cores */
+    snprintf(mpirun, sizeof mpirun,
+             "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
+             "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 "
+             "OMPI_MCA_btl_vader_single_copy_mechanism=none timeout 120 mpirun -np");
+    CHECK(run("index --model %s --collection %s/cli.sqlite --out %s --shards 2", model, dir, sharded) == 0, "%s",
+          slurp(g_err));
+    const char *queries[] = {"--style ink -k 9", "--style paint --class-filter dog -k 3", "-k 50"};
+    for (int i = 0; i < 3; i++) {
+        CHECK(run("query --index %s --sketch %s --json %s", single, sketch, queries[i]) == 0, "%s", slurp(g_err));
+        rename(g_out, a);
+        char cmd[16384];
+        snprintf(cmd, sizeof cmd, "SBIR_QUIET=1 %s 2 %s query --index %s --sketch %s --json %s >%s 2>%s", mpirun, g_bin,
+                 sharded, sketch, queries[i], b, g_err);
+        int rc = system(cmd);
+        CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", slurp(g_err));
+        cJSON *ra = results_of(a), *rb = results_of(b);
+        CHECK(ra && rb && cJSON_GetArraySize(ra) > 0 && cJSON_Compare(ra, rb, 1), "mpirun query %s: results differ",
+              queries[i]);
+        cJSON_Delete(ra), cJSON_Delete(rb);
+    }
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "SBIR_QUIET=1 %s 2 %s query --index %s --sketch %s -k 3 >%s 2>%s", mpirun, g_bin, single,
+             sketch, g_out, g_err);
+    int rc = system(cmd);
+    char *o = slurp(g_out);
+    int tables = 0;
+    for (char *p = o; (p = strstr(p, "rank ")) != NULL; p++) tables++;
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0 && tables == 1, "%d tables:\n%s%s", tables, o, slurp(g_err));
+    free(o);
+    snprintf(cmd, sizeof cmd, "SBIR_QUIET=1 %s 3 %s query --index %s --sketch %s >%s 2>%s", mpirun, g_bin, sharded, sketch,
+             g_out, g_err);
+    rc = system(cmd);
+    o = slurp(g_err);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) != 0 && strstr(o, "start at most 2") != NULL, "%s", o);
+    free(o);
+}
+
 int main(void) {
     RUN(test_merge_order);
     RUN(test_index_level_f32);
@@ -512,5 +567,6 @@ int main(void) {
     RUN(test_rounding_ties);
     RUN(test_errors);
     RUN(test_cli);
+    RUN(test_cli_mpirun);
     return test_summary();
 }
