@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/common.h"
 
@@ -218,6 +219,23 @@ bool comm_all_ok(bool ok) {
     long long failed = ok ? 0 : 1;
     if (comm_allreduce_max_i64(&failed, 1) != 0) return false;
     return failed == 0;
+}
+
+int comm_barrier_idle(void) {
+    if (g_size == 1) return 0;
+#ifdef SBIR_WITH_MPI
+    MPI_Request req;
+    if (check(MPI_Ibarrier(MPI_COMM_WORLD, &req), "MPI_Ibarrier")) return -1;
+    for (;;) {
+        int done = 0;
+        if (check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test")) return -1;
+        if (done) return 0;
+        struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
+    }
+#else
+    return 0;
+#endif
 }
 
 void comm_abort(int code) {

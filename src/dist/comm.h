@@ -49,5 +49,8 @@ int comm_allgatherv(const void *mine, size_t bytes, void **all, size_t *sizes);
 /* Collective: true on every rank iff ok is true on every rank, so ranks that failed on their own
  * (a missing shard) and ranks that did not leave together instead of waiting in the next collective. */
 bool comm_all_ok(bool ok);
+/* A barrier whose waiting ranks sleep (MPI_Ibarrier polled every 0.2 ms) instead of spinning, so a
+ * rank that waits leaves the cores to the ones still working (benchmarks timing one rank alone). */
+int comm_barrier_idle(void);
 
 #endif
