@@ -327,6 +327,7 @@ int cmd_bench(int argc, char **argv) {
     } k_benches[] = {
         {"train-step", bench_train_step, "a training step of the image network, against PyTorch (--torch)"},
         {"search", cmd_bench_search, "exact and approximate search over 1M embeddings, against FAISS"},
+        {"shards", cmd_bench_shards, "a sharded index: fan-out latency under mpirun, merge cost, bytes per image"},
         {"query", cmd_bench_query, "one query end to end: strokes to top 20 over 100k images"},
         {"index", cmd_bench_query, "indexing throughput: decode, resize, embed"},
         {"serve", cmd_bench_serve, "load test of sbir serve on loopback: searches per second, errors, memory"},

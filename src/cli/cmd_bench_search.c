@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/bench_embeddings.h"
 #include "cli/cli.h"
 #include "index/faiss_shim.h"
 #include "index/index_file.h"
@@ -46,72 +47,6 @@ static const char k_usage[] =
     "there and opened with mmap, as `sbir query` does (needs ~N x D x 5 bytes of disk).\n"
     "Last line:\n"
     "  search exact_ms=.. faiss_flat_ms=.. speedup=.. ivf_ms=.. ivf_recall20=..\n";
-
-#define N_CLASSES 5
-#define N_STYLES 7
-#define N_CLUSTERS (N_CLASSES * N_STYLES)
-#define RANK 16
-#define CHUNK 4096
-
-typedef struct {
-    int d;
-    float *centre; /* N_CLUSTERS x d */
-    float *basis;  /* N_CLUSTERS x d x RANK, entries N(0, 1/d) */
-} genmodel;
-
-static void normalise(float *x, int d) {
-    double s = 0;
-    for (int j = 0; j < d; j++) s += (double)x[j] * x[j];
-    float inv = (float)(1 / sqrt(s > 0 ? s : 1));
-    for (int j = 0; j < d; j++) x[j] *= inv;
-}
-
-static genmodel gen_model(int d, uint64_t seed) {
-    genmodel g = {d, mallocCheck((size_t)N_CLUSTERS * d * 4), mallocCheck((size_t)N_CLUSTERS * d * RANK * 4)};
-    sbir_rng r;
-    rng_seed(&r, seed);
-    float *u = mallocCheck((size_t)N_CLASSES * d * 4), *v = mallocCheck((size_t)N_STYLES * d * 4);
-    for (int i = 0; i < N_CLASSES * d; i++) u[i] = rng_normal(&r);
-    for (int i = 0; i < N_STYLES * d; i++) v[i] = rng_normal(&r);
-    for (int c = 0; c < N_CLASSES; c++) normalise(u + c * d, d);
-    for (int s = 0; s < N_STYLES; s++) normalise(v + s * d, d);
-    for (int c = 0; c < N_CLASSES; c++)
-        for (int s = 0; s < N_STYLES; s++) {
-            float *ce = g.centre + (size_t)(c * N_STYLES + s) * d;
-            for (int j = 0; j < d; j++) ce[j] = u[c * d + j] + 0.5f * v[s * d + j];
-            normalise(ce, d);
-        }
-    float sd = 1 / sqrtf((float)d);
-    for (size_t i = 0; i < (size_t)N_CLUSTERS * d * RANK; i++) g.basis[i] = sd * rng_normal(&r);
-    free(u);
-    free(v);
-    return g;
-}
-
-/* Rows [r0, r0 + n) of a stream; chunks have their own seeds so any thread count gives the same data. */
-static void gen_rows(const genmodel *g, int64_t n, float noise, uint64_t seed, float *out, int32_t *cluster) {
-    int d = g->d;
-    int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(dynamic, 4)
-    for (int64_t c = 0; c < chunks; c++) {
-        sbir_rng r;
-        rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + (uint64_t)c);
-        float z[RANK];
-        for (int64_t i = c * CHUNK; i < n && i < (c + 1) * CHUNK; i++) {
-            int k = (int)rng_below(&r, N_CLUSTERS);
-            if (cluster) cluster[i] = k;
-            for (int t = 0; t < RANK; t++) z[t] = 0.7f * rng_normal(&r) / sqrtf((float)RANK);
-            float *x = out + (size_t)i * d;
-            const float *ce = g->centre + (size_t)k * d, *b = g->basis + (size_t)k * d * RANK;
-            for (int j = 0; j < d; j++) {
-                float v = ce[j] + noise * rng_normal(&r) / sqrtf((float)d);
-                for (int t = 0; t < RANK; t++) v += b[j * RANK + t] * z[t];
-                x[j] = v;
-            }
-            normalise(x, d);
-        }
-    }
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -292,12 +227,12 @@ int cmd_bench_search(int argc, char **argv) {
            "k=%d, %d threads\n", (long long)n, d, N_CLUSTERS, RANK, nq, k, nt);
 
     double t0 = sbir_now();
-    genmodel g = gen_model(d, (uint64_t)opt.seed);
+    bench_genmodel g = bench_gen_model(d, (uint64_t)opt.seed);
     float *x = alignedAllocCheck((size_t)n * d * 4);
     float *q = mallocCheck((size_t)nq * 2 * d * 4); /* measurement queries, then calibration queries */
     int32_t *cluster = mallocCheck((size_t)n * sizeof(int32_t));
-    gen_rows(&g, n, 0.25f, (uint64_t)opt.seed + 1, x, cluster);
-    gen_rows(&g, 2 * nq, 0.4f, (uint64_t)opt.seed + 2, q, NULL);
+    bench_gen_rows(&g, n, 0.25f, (uint64_t)opt.seed + 1, x, cluster);
+    bench_gen_rows(&g, 2 * nq, 0.4f, (uint64_t)opt.seed + 2, q, NULL);
     fprintf(stderr, "generated in %.1f s\n", sbir_now() - t0);
 
     /* our matrices: f32 with its int8 prefilter, fp16, int8 */

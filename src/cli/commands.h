@@ -17,6 +17,7 @@ int cmd_query(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_bench_query(int argc, char **argv); /* `bench query` and `bench index`, dispatched by cmd_bench */
 int cmd_bench_search(int argc, char **argv); /* `bench search`, dispatched by cmd_bench */
+int cmd_bench_shards(int argc, char **argv); /* `bench shards`, dispatched by cmd_bench */
 int cmd_bench_serve(int argc, char **argv);  /* `bench serve`, dispatched by cmd_bench */
 
 #endif
