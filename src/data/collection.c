@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/atomic_file.h"
 #include "util/common.h"
 #include "util/rng.h"
 
@@ -142,8 +143,217 @@ static int has_table(sbir_collection *c, const char *name) {
     return found;
 }
 
-/* Is this an sbir collection we can read? Loads the root from meta. */
-static int verify(sbir_collection *c) {
+/* ---- the content checksum ----
+ *
+ * SQLite keeps no page checksums, so a flipped bit in a collection could change a class, a path or a
+ * stroke without any error. At commit the writer stores, in meta 'content_crc32', the CRC-32 of a
+ * canonical serialisation of everything the readers can reach:
+ *   - the schema (type, name, table and SQL of every sqlite_master row, by type and name);
+ *   - every table of the schema scanned in rowid order, rowids included (a scan walks the cells in
+ *     the order they are stored, so a flipped rowid would otherwise go unseen while a lookup by rowid
+ *     through an index misses the row); meta without the checksum row itself;
+ *   - every index of the schema scanned in index order (a covering scan: the values come from the
+ *     index b-tree, so a flip in an index that a filtered query would use is caught too).
+ * Each value is serialised with its SQLite type (integer: 8 bytes LE, float: its 8 bytes, text and
+ * blob: a 4-byte length and the bytes, NULL: the type alone). Flips in unused space (free space in
+ * pages, freelist pages, counters in the header that SQLite ignores for reading) change nothing a
+ * reader sees and are not detected; flips that change what a reader sees are. Opening a collection
+ * recomputes it (about one second per million images; SBIR_COLLECTION_NO_VERIFY=1 skips it). */
+
+#define COLL_CRC_KEY "content_crc32"
+
+typedef struct {
+    const char *type, *name, *table; /* the schema object the part reads; absent objects hash a marker */
+    const char *sql;
+} crc_part;
+
+static const crc_part k_crc_parts[] = {
+    {NULL, NULL, NULL, "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"},
+    {"table", "images", "images", "SELECT rowid, * FROM images NOT INDEXED ORDER BY rowid"},
+    {"index", "images_class_style", "images",
+     "SELECT class, style, rowid FROM images INDEXED BY images_class_style ORDER BY class, style, rowid"},
+    {"index", "sqlite_autoindex_images_1", "images",
+     "SELECT path, rowid FROM images INDEXED BY sqlite_autoindex_images_1 ORDER BY path, rowid"},
+    {"table", "sketches", "sketches", "SELECT rowid, * FROM sketches NOT INDEXED ORDER BY rowid"},
+    {"index", "sketches_class", "sketches",
+     "SELECT class, rowid FROM sketches INDEXED BY sketches_class ORDER BY class, rowid"},
+    {"table", "meta", "meta", "SELECT rowid, * FROM meta NOT INDEXED WHERE key IS NOT '" COLL_CRC_KEY "' ORDER BY rowid"},
+    {"index", "sqlite_autoindex_meta_1", "meta",
+     "SELECT key, rowid FROM meta INDEXED BY sqlite_autoindex_meta_1 WHERE key IS NOT '" COLL_CRC_KEY
+     "' ORDER BY key, rowid"},
+    {"table", "embeddings", "embeddings", "SELECT rowid, * FROM embeddings NOT INDEXED ORDER BY rowid"},
+};
+
+typedef struct {
+    unsigned char buf[1 << 16];
+    size_t n;
+    uint32_t crc;
+} crc_sink;
+
+static void sink_flush(crc_sink *s) {
+    s->crc = sbir_crc32(s->crc, s->buf, s->n);
+    s->n = 0;
+}
+
+static void sink_put(crc_sink *s, const void *p, size_t n) {
+    if (s->n + n > sizeof s->buf) {
+        sink_flush(s);
+        if (n > sizeof s->buf) {
+            s->crc = sbir_crc32(s->crc, p, n);
+            return;
+        }
+    }
+    memcpy(s->buf + s->n, p, n);
+    s->n += n;
+}
+
+static void sink_u64(crc_sink *s, uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    sink_put(s, b, 8);
+}
+
+static void sink_u8(crc_sink *s, unsigned v) {
+    unsigned char b = (unsigned char)v;
+    sink_put(s, &b, 1);
+}
+
+static int schema_has(sqlite3 *db, const crc_part *p, int *found) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type=? AND name=? AND tbl_name=?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return SBIR_ERR;
+    sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, p->table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SBIR_OK : SBIR_ERR;
+}
+
+/* The content CRC of the database (see above). On failure: SBIR_ERR and sbir_error naming `path`. */
+static int content_crc(sqlite3 *db, const char *path, uint32_t *out) {
+    crc_sink *s = callocCheck(1, sizeof *s);
+    int rc = SBIR_OK;
+    for (size_t k = 0; k < SBIR_ARRAY_LEN(k_crc_parts) && rc == SBIR_OK; k++) {
+        const crc_part *p = &k_crc_parts[k];
+        sink_u8(s, 'P');
+        sink_u8(s, (unsigned)k);
+        int found = 1;
+        if (p->name && schema_has(db, p, &found) != SBIR_OK) {
+            rc = sbir_error("%s: damaged collection: cannot read its schema (%s)", path, sqlite3_errmsg(db));
+            break;
+        }
+        if (!found) {
+            sink_u8(s, 'A');
+            continue;
+        }
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, p->sql, -1, &st, NULL) != SQLITE_OK) {
+            rc = sbir_error("%s: damaged collection: cannot read %s '%s' (%s)", path, p->type ? p->type : "the schema",
+                            p->name ? p->name : "sqlite_master", sqlite3_errmsg(db));
+            sqlite3_finalize(st);
+            break;
+        }
+        int ncol = sqlite3_column_count(st), step;
+        uint64_t rows = 0;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            sink_u8(s, 'R');
+            sink_u64(s, (uint64_t)ncol);
+            for (int i = 0; i < ncol; i++) {
+                int t = sqlite3_column_type(st, i);
+                sink_u8(s, (unsigned)t);
+                if (t == SQLITE_INTEGER) {
+                    sink_u64(s, (uint64_t)sqlite3_column_int64(st, i));
+                } else if (t == SQLITE_FLOAT) {
+                    double d = sqlite3_column_double(st, i);
+                    uint64_t bits;
+                    memcpy(&bits, &d, sizeof bits);
+                    sink_u64(s, bits);
+                } else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+                    const void *v = t == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i) : sqlite3_column_blob(st, i);
+                    size_t len = (size_t)sqlite3_column_bytes(st, i);
+                    sink_u64(s, len);
+                    if (len && v) sink_put(s, v, len);
+                }
+            }
+            rows++;
+        }
+        if (step != SQLITE_DONE)
+            rc = sbir_error("%s: damaged collection: reading %s '%s' failed after %llu rows (%s)", path,
+                            p->type ? p->type : "the schema", p->name ? p->name : "sqlite_master",
+                            (unsigned long long)rows, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        sink_u8(s, 'E');
+        sink_u64(s, rows);
+    }
+    sink_flush(s);
+    *out = s->crc;
+    free(s);
+    return rc;
+}
+
+/* Writable collections: stores the checksum of what the transaction holds now (commit calls it last). */
+static int store_content_crc(sbir_collection *c) {
+    uint32_t crc;
+    char hex[16];
+    if (content_crc(c->db, c->path, &crc) != SBIR_OK) return SBIR_ERR;
+    snprintf(hex, sizeof hex, "%08x", crc);
+    return collection_set_meta(c, COLL_CRC_KEY, hex);
+}
+
+static int parse_crc(const char *s, uint32_t *out) {
+    if (!s || strlen(s) != 8) return SBIR_ERR;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
+        if (d < 0) return SBIR_ERR;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return SBIR_OK;
+}
+
+static int env_set(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Recomputes the content checksum and compares it with the stored one. A collection of schema
+ * version 1 (before checksums) has none: accepted with a warning, once per process. */
+static int check_content_crc(sbir_collection *c, int64_t ver) {
+    if (env_set("SBIR_COLLECTION_NO_VERIFY")) return SBIR_OK;
+    char *stored = collection_get_meta(c, COLL_CRC_KEY);
+    if (!stored) {
+        if (ver >= 2)
+            return sbir_error("%s: damaged collection: its checksum (meta '" COLL_CRC_KEY "') is missing", c->path);
+        static _Atomic int warned;
+        if (!warned++)
+            fprintf(stderr,
+                    "sbir: warning: %s: a collection written by an older sbir (schema version %lld) has no checksum, "
+                    "so damage to it cannot be detected; rebuild it with sbir import to add one\n",
+                    c->path, (long long)ver);
+        return SBIR_OK;
+    }
+    uint32_t want, got;
+    if (parse_crc(stored, &want) != SBIR_OK) {
+        sbir_error("%s: damaged collection: its checksum '%.16s' is not 8 hex digits", c->path, stored);
+        free(stored);
+        return SBIR_ERR;
+    }
+    free(stored);
+    if (content_crc(c->db, c->path, &got) != SBIR_OK) return SBIR_ERR;
+    if (got != want)
+        return sbir_error("%s: damaged collection: checksum mismatch (its rows give CRC-32 %08x, it was written with "
+                          "%08x); rebuild it, or set SBIR_COLLECTION_NO_VERIFY=1 to read it anyway",
+                          c->path, got, want);
+    return SBIR_OK;
+}
+
+/* Is this an sbir collection we can read? Loads the root from meta. With check_crc, also verifies
+ * the content checksum. Returns the schema version in *ver_out (may be NULL). */
+static int verify(sbir_collection *c, int check_crc, int64_t *ver_out) {
     int err = 0;
     int64_t app = pragma_int(c, "PRAGMA application_id", &err);
     if (err) return sbir_error("%s: not an SQLite database (%s)", c->path, sqlite3_errmsg(c->db));
@@ -156,18 +366,47 @@ static int verify(sbir_collection *c) {
     }
     int64_t ver = pragma_int(c, "PRAGMA user_version", &err);
     if (err) return db_error(c, "reading the schema version");
-    if (ver != SBIR_COLLECTION_VERSION)
-        return sbir_error("%s: collection schema version %lld, this program reads version %d%s", c->path,
+    if (ver < 1 || ver > SBIR_COLLECTION_VERSION)
+        return sbir_error("%s: collection schema version %lld, this program reads versions 1 to %d%s", c->path,
                           (long long)ver, SBIR_COLLECTION_VERSION,
                           ver > SBIR_COLLECTION_VERSION ? " (written by a newer sbir)" : "");
+    if (ver_out) *ver_out = ver;
     const char *tables[] = {"images", "sketches", "meta"};
     for (size_t i = 0; i < SBIR_ARRAY_LEN(tables); i++)
         if (!has_table(c, tables[i]))
             return sbir_error("%s: damaged collection: table '%s' is missing", c->path, tables[i]);
+    if (check_crc && check_content_crc(c, ver) != SBIR_OK) return SBIR_ERR;
     char *root = collection_get_meta(c, "root");
     set_root(c, root);
     free(root);
     return SBIR_OK;
+}
+
+int collection_reseal(const char *path) {
+    sbir_collection c = {0};
+    c.path = (char *)path;
+    if (sqlite3_open_v2(path, &c.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        int rc = db_error(&c, "cannot open");
+        sqlite3_close(c.db);
+        return rc;
+    }
+    uint32_t crc;
+    char hex[16];
+    int rc = content_crc(c.db, path, &crc);
+    sqlite3_stmt *st = NULL;
+    if (rc == SBIR_OK) {
+        snprintf(hex, sizeof hex, "%08x", crc);
+        if (sqlite3_prepare_v2(c.db, "INSERT OR REPLACE INTO meta(key,value) VALUES('" COLL_CRC_KEY "',?)", -1, &st,
+                               NULL) != SQLITE_OK)
+            rc = db_error(&c, "storing the checksum");
+    }
+    if (rc == SBIR_OK) {
+        sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = db_error(&c, "storing the checksum");
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_close(c.db) != SQLITE_OK && rc == SBIR_OK) rc = sbir_error("%s: close failed", path);
+    return rc;
 }
 
 static char *make_tmp_name(const char *path) {
@@ -177,6 +416,8 @@ static char *make_tmp_name(const char *path) {
     snprintf(t, n, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
     return t;
 }
+
+static sbir_collection *open_read_only(const char *path, int check_crc);
 
 static sbir_collection *create_at_tmp(sbir_collection *c, const char *root) {
     if (open_db(c, 1)) goto fail;
@@ -207,7 +448,7 @@ sbir_collection *collection_create(const char *path, const char *root) {
      * --out by mistake) would destroy data the user cannot rebuild. */
     struct stat st;
     if (stat(path, &st) == 0) {
-        sbir_collection *old = collection_open(path);
+        sbir_collection *old = open_read_only(path, 0); /* a damaged collection may be replaced */
         if (!old) {
             sbir_error_prefix("%s exists and is not an sbir collection; refusing to overwrite it", path);
             return NULL;
@@ -253,14 +494,14 @@ sbir_collection *collection_edit(const char *path, const char *root) {
     sbir_collection *c = callocCheck(1, sizeof *c);
     c->path = strdupCheck(path);
     c->tmp = make_tmp_name(path);
-    if (copy_file(path, c->tmp) || open_db(c, 1) || verify(c) || exec(c, "BEGIN") || prepare_writers(c)) {
+    if (copy_file(path, c->tmp) || open_db(c, 1) || verify(c, 0, NULL) || exec(c, "BEGIN") || prepare_writers(c)) {
         coll_free(c);
         return NULL;
     }
     return c;
 }
 
-sbir_collection *collection_open(const char *path) {
+static sbir_collection *open_read_only(const char *path, int check_crc) {
     struct stat st;
     if (stat(path, &st) != 0) {
         sbir_error("%s: cannot open collection: %s", path, strerror(errno));
@@ -272,12 +513,14 @@ sbir_collection *collection_open(const char *path) {
     }
     sbir_collection *c = callocCheck(1, sizeof *c);
     c->path = strdupCheck(path);
-    if (open_db(c, 0) || verify(c)) {
+    if (open_db(c, 0) || verify(c, check_crc, NULL)) {
         coll_free(c);
         return NULL;
     }
     return c;
 }
+
+sbir_collection *collection_open(const char *path) { return open_read_only(path, 1); }
 
 static int fsync_path(const char *path, int dir) {
     int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
@@ -293,7 +536,12 @@ int collection_commit(sbir_collection *c) {
         coll_free(c);
         return SBIR_OK;
     }
-    int rc = exec(c, "COMMIT");
+    /* An edited version-1 collection becomes version 2; the checksum goes in last, over everything. */
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", SBIR_COLLECTION_VERSION);
+    int rc = exec(c, pragma);
+    if (rc == SBIR_OK) rc = store_content_crc(c);
+    if (rc == SBIR_OK) rc = exec(c, "COMMIT");
     sqlite3_finalize(c->ins_image);
     sqlite3_finalize(c->ins_sketch);
     c->ins_image = c->ins_sketch = NULL;

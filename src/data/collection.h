@@ -16,6 +16,14 @@
  * schema version, e.g. a BAM! database, with a clear message), collection_list_images(...), ...,
  * collection_close(c).
  *
+ * Integrity: commit stores in meta 'content_crc32' the CRC-32 of a canonical serialisation of the
+ * schema, every table (rowid order) and every index (index order); collection_open and
+ * collection_edit recompute it and refuse a collection whose rows no longer match ("damaged
+ * collection: checksum mismatch"). A flip in unused space changes nothing a reader sees and is not
+ * reported. The check reads the whole file (about a second per million images);
+ * SBIR_COLLECTION_NO_VERIFY=1 in the environment skips it. Collections of schema version 1 have no
+ * checksum: read with a warning on stderr (once per process).
+ *
  * Schema (PRAGMA user_version = SBIR_COLLECTION_VERSION, PRAGMA application_id = 'SBIR'):
  *   images(id INTEGER PRIMARY KEY, path TEXT UNIQUE, class TEXT, style TEXT, split TEXT,
  *          width INT, height INT, checksum TEXT)        checksum = CRC-32 of the file bytes, 8 hex digits
@@ -23,7 +31,7 @@
  *            strokes TEXT,      -- the simplified-ndjson "drawing" JSON ([[[x..],[y..]],...]) or NULL
  *            image_path TEXT,   -- a sketch given as an image (PACS) or NULL
  *            split TEXT)
- *   meta(key TEXT PRIMARY KEY, value TEXT)                 format, root, created_by, ...
+ *   meta(key TEXT PRIMARY KEY, value TEXT)                 format, root, created_by, content_crc32, ...
  *   embeddings(id INTEGER PRIMARY KEY, model TEXT, index_path TEXT, dim INT, count INT, created TEXT)
  *     -- metadata only: which model/index files were built from this collection.
  *
@@ -43,7 +51,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SBIR_COLLECTION_VERSION 1
+/* Version 2 added the content checksum (meta 'content_crc32'); version 1 files are still read, with
+ * a warning that they cannot be verified, and become version 2 when edited. */
+#define SBIR_COLLECTION_VERSION 2
 #define SBIR_COLLECTION_APP_ID 0x53424952 /* "SBIR" */
 
 typedef struct sbir_collection sbir_collection;
@@ -57,8 +67,12 @@ sbir_collection *collection_create(const char *path, const char *root);
  * over `path`. If `path` does not exist, starts an empty collection with the given root (may be NULL);
  * root is ignored for an existing collection. */
 sbir_collection *collection_edit(const char *path, const char *root);
-/* Read-only. */
+/* Read-only; verifies the content checksum (see Integrity above). */
 sbir_collection *collection_open(const char *path);
+/* Recomputes the content checksum of the collection file at `path` and stores it, in place (not
+ * atomic). For tests and fuzzing harnesses that build collections with raw SQL, and for repairing a
+ * collection deliberately edited with the sqlite3 tool. */
+int collection_reseal(const char *path);
 /* Writable collections: finish the transaction, fsync, rename into place. Frees c in all cases;
  * on failure the previous file at `path` is untouched. For a read-only collection: same as close. */
 int collection_commit(sbir_collection *c);
