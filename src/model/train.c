@@ -129,8 +129,10 @@ static int trainer_setup(trainer *t) {
     t->cell_img = bucket(t->tr_img, t->n_tr_img, img_cell, d->C * d->NS, &t->cell_img_n);
     free(img_cell);
 
-    /* Default length: about 25 passes over the training images for the structure network and 12 for
-     * the style network, within bounds that keep small collections learning and big ones in minutes. */
+    /* Default length: about 25 passes over the training images for the structure network and 30 for
+     * the style network (cheap: a quarter of a structure step; on PACS 1200 style steps instead of 500
+     * raised validation style accuracy from 0.88 to 0.91), within bounds that keep small collections
+     * learning and big ones in minutes. */
     int half = t->B / 2;
     if (o->epochs > 0) {
         t->steps[PH_STRUCTURE] = SBIR_MAX(1, (int)(o->epochs * t->n_tr_img / half));
@@ -138,7 +140,7 @@ static int trainer_setup(trainer *t) {
         t->steps[PH_STYLE1] = style / 2, t->steps[PH_STYLE2] = style - style / 2;
     } else {
         int sst = o->structure_steps ? o->structure_steps : clampi(25 * t->n_tr_img / half, 400, 3000);
-        int sty = o->style_steps ? o->style_steps : clampi(12 * t->n_tr_img / t->B, 200, 1200);
+        int sty = o->style_steps ? o->style_steps : clampi(30 * t->n_tr_img / t->B, 200, 1500);
         t->steps[PH_STRUCTURE] = sst;
         t->steps[PH_STYLE1] = sty / 2, t->steps[PH_STYLE2] = sty - sty / 2;
     }
