@@ -397,15 +397,20 @@ int cmd_bench_shards(int argc, char **argv) {
         tot[i] += bc;
         if (rank == 0) differ += memcmp(rows, truth + (size_t)i * k, sizeof(int64_t) * k) != 0;
     }
-    double sharded_ms = median(tot, nq), local_ms = median(loc, nq);
+    double sharded_ms = median(tot, nq), local_ms = median(loc, nq), slowest = 0;
     for (int i = 0; i < nq; i++) tot[i] -= loc[i];
     double rest_ms = median(tot, nq);
+    double *each = mallocCheck(sizeof(double) * (size_t)P); /* every process's median local search */
+    comm_allgather(&local_ms, each, sizeof local_ms);
+    for (int r = 0; r < P; r++) slowest = SBIR_MAX(slowest, each[r]);
+    free(each);
     free(tot), free(loc);
     double ex_us = time_exchange(k, ls.n, nq);
     if (rank == 0) {
         printf("sharded, %d shards on %d process%s x %d threads: median %.2f ms end to end; local search %.2f ms, "
                "the rest %.3f ms (broadcast, exchange, merge, waiting for the slowest shard)\n",
                S, P, P > 1 ? "es" : "", T, sharded_ms, local_ms, rest_ms);
+        if (P > 1) printf("  local search medians: rank 0 %.2f ms, slowest rank %.2f ms\n", local_ms, slowest);
         printf("exchange + merge alone (%d x %d hits of %zu bytes per process): median %.1f us\n", ls.n, k, sizeof(wire),
                ex_us);
         printf("sharded results identical to the whole file's: %d of %d queries%s\n", nq - differ, nq,
