@@ -4,7 +4,8 @@
  *
  * Two kinds of seeds:
  *   - synthetic ones made with the project's own writers (a tiny safetensors file, a tiny model and
- *     checkpoint, index files of each element type, a collection, a BAM!-shaped database), always;
+ *     checkpoint, index files of each element type, a collection, a BAM!-shaped database, HTTP
+ *     requests carrying a PNG sketch), always;
  *   - snippets of the real data in DATA (default ../shared/data, skipped when absent): the first lines
  *     of each Quick, Draw! ndjson file, drawings rewritten as .bin, .npy files cut to a few rows, a few
  *     small PACS images, and JPEG/PNG variants (progressive, greyscale, CMYK, restart markers,
@@ -151,6 +152,48 @@ static void seed_bam(void) {
         exit(1);
     }
     sqlite3_close(db);
+}
+
+/* Requests for fuzz_serve_http with a real PNG sketch: as a raw image/png body and as the data URLs of
+ * a JSON search (sketch_png, style_images). The hand-written requests are in fuzz/corpus/. */
+static void seed_serve_http(void) {
+    enum { S = 24 };
+    uint8_t px[S * S];
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) px[y * S + x] = (x == y || x == S - 1 - y || y == S / 2) ? 0 : 255;
+    uint8_t *png;
+    size_t n;
+    if (image_encode_png(px, S, S, 1, &png, &n)) die("image_encode_png");
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *b64 = mallocCheck(4 * (n / 3 + 1) + 1), *w = b64;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)png[i] << 16 | (i + 1 < n ? (uint32_t)png[i + 1] << 8 : 0) | (i + 2 < n ? png[i + 2] : 0);
+        *w++ = t[v >> 18 & 63], *w++ = t[v >> 12 & 63];
+        *w++ = i + 1 < n ? t[v >> 6 & 63] : '=';
+        *w++ = i + 2 < n ? t[v & 63] : '=';
+    }
+    *w = 0;
+    size_t cap = 2 * n + 4 * strlen(b64) + 1024, k;
+    char *req = mallocCheck(cap);
+    k = (size_t)snprintf(req, cap,
+                         "POST /api/search?style=blue&k=5 HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                         "Content-Length: %zu\r\n\r\n",
+                         n);
+    memcpy(req + k, png, n);
+    write_seed("fuzz_serve_http", "raw_png.http", req, k + n);
+    char body[8192];
+    snprintf(body, sizeof body,
+             "{\"sketch_png\": \"data:image/png;base64,%s\", \"style_images\": [\"data:image/png;base64,%s\"], "
+             "\"k\": 4}",
+             b64, b64);
+    k = (size_t)snprintf(req, cap,
+                         "POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         strlen(body), body);
+    write_seed("fuzz_serve_http", "data_urls.http", req, k);
+    free(req);
+    free(b64);
+    free(png);
 }
 
 /* ---------------- seeds from the real data ---------------- */
@@ -414,6 +457,7 @@ int main(int argc, char **argv) {
     seed_indexes();
     seed_collection();
     seed_bam();
+    seed_serve_http();
     const char *data = argc > 2 ? argv[2] : "../shared/data";
     char readme[4096];
     struct stat st;

@@ -20,7 +20,7 @@ max_len() {
     fuzz_image) echo 65536 ;;
     fuzz_collection|fuzz_import_bam) echo 65536 ;;
     fuzz_qd_ndjson) echo 32768 ;;
-    fuzz_index|fuzz_model|fuzz_safetensors) echo 16384 ;;
+    fuzz_index|fuzz_model|fuzz_safetensors|fuzz_serve_http) echo 16384 ;;
     *) echo 8192 ;;
   esac
 }
