@@ -518,9 +518,11 @@ static void test_cli_mpirun(void) {
     snprintf(model, sizeof model, "%s/cli.model", dir);
     snprintf(a, sizeof a, "%s/a.json", dir);
     snprintf(b, sizeof b, "%s/b.json", dir);
-    /* loopback only, root allowed (CI containers), two processes on however many cores */
+    /* loopback only, root allowed (CI containers), two processes on however many cores; under ASan
+     * (make SAN=1 test) no leak check in the program: OpenMPI's plugins leave allocations behind at
+     * exit, from code it has already unloaded, so no suppression by library name can match them */
     snprintf(mpirun, sizeof mpirun,
-             "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
+             "env ASAN_OPTIONS=detect_leaks=0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
              "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 "
              "OMPI_MCA_btl_vader_single_copy_mechanism=none timeout 120 mpirun -np");
     CHECK(run("index --model %s --collection %s/cli.sqlite --out %s --shards 2", model, dir, sharded) == 0, "%s",
