@@ -103,6 +103,20 @@ static void free_buckets(int **b, int n) {
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* dataset_load, with its decoding progress bar silenced on every process but 0 (progress bars read
+ * SBIR_QUIET; the environment is restored afterwards). */
+static int load_dataset(trainer *t) {
+    if (t->rank == 0) return dataset_load(&t->d, t->o.collection, t->o.S);
+    const char *q = getenv("SBIR_QUIET");
+    char *saved = q ? strdupCheck(q) : NULL;
+    setenv("SBIR_QUIET", "1", 1);
+    int rc = dataset_load(&t->d, t->o.collection, t->o.S);
+    if (saved) setenv("SBIR_QUIET", saved, 1);
+    else unsetenv("SBIR_QUIET");
+    free(saved);
+    return rc;
+}
+
 static int trainer_setup(trainer *t) {
     const train_opts *o = &t->o;
     t->B = o->batch, t->S = o->S;
@@ -114,7 +128,7 @@ static int trainer_setup(trainer *t) {
     t->nb = t->B / t->P, t->lo = t->rank * t->nb;
     if (t->rank != 0) t->o.quiet = 1; /* process 0 speaks for the job */
     dataset *d = &t->d;
-    if (dataset_load(d, o->collection, o->S) != SBIR_OK) return SBIR_ERR;
+    if (load_dataset(t) != SBIR_OK) return SBIR_ERR;
     t->tr_img = dataset_images_of_split(d, SBIR_SPLIT_TRAIN, &t->n_tr_img);
     t->tr_sk = dataset_sketches_of_split(d, SBIR_SPLIT_TRAIN, &t->n_tr_sk);
     t->va_img = dataset_images_of_split(d, SBIR_SPLIT_VAL, &t->n_va_img);
