@@ -287,6 +287,9 @@ static void test_atomic_build(void) {
 }
 
 static void test_bulk_speed(void) {
+    /* Under valgrind (about 30x slower) the time bound means nothing: 10k rows, no bound. */
+    const char *vg = getenv("SBIR_UNDER_VALGRIND");
+    const int N = vg && *vg && strcmp(vg, "0") ? 10000 : 100000;
     const char *path = tmp_path("bulk.sqlite");
     double t0 = sbir_now();
     sbir_collection *c = collection_create(path, test_tmpdir());
@@ -294,7 +297,7 @@ static void test_bulk_speed(void) {
     if (!c) return;
     char p[4200], key[32];
     int ok = 1;
-    for (int i = 0; i < 100000 && ok; i++) {
+    for (int i = 0; i < N && ok; i++) {
         snprintf(p, sizeof p, "%s/s%d/c%d/%d.jpg", test_tmpdir(), i % 7, i % 5, i);
         ok = collection_add_image(c, p, "c", "s", 227, 227, "01234567", NULL) == SBIR_OK;
         snprintf(key, sizeof key, "%d", i);
@@ -303,13 +306,16 @@ static void test_bulk_speed(void) {
     CHECK(ok, "%s", sbir_last_error());
     CHECK(collection_commit(c) == SBIR_OK, "failed");
     double dt = sbir_now() - t0;
-    fprintf(stderr, "    100k images + 100k sketches: %.2f s\n", dt);
-    CHECK(dt < 30.0, "bulk insert took %.1f s", dt);
+    fprintf(stderr, "    %dk images + %dk sketches: %.2f s\n", N / 1000, N / 1000, dt);
+    if (N == 100000)
+        CHECK(dt < 30.0, "bulk insert took %.1f s", dt);
+    else
+        SKIP("under valgrind: 10k rows, no time bound");
     c = collection_open(path);
-    CHECK(c && collection_count_images(c, NULL) == 100000 && collection_count_sketches(c, NULL) == 100000, "failed");
+    CHECK(c && collection_count_images(c, NULL) == N && collection_count_sketches(c, NULL) == N, "failed");
     coll_filter f = {.split = "test"};
     int64_t nt = c ? collection_count_images(c, &f) : 0;
-    CHECK(nt > 17000 && nt < 23000, "test split has %lld of 100000", (long long)nt);
+    CHECK(nt > N * 17 / 100 && nt < N * 23 / 100, "test split has %lld of %d", (long long)nt, N);
     collection_close(c);
 }
 

@@ -9,6 +9,8 @@
  *     any length);
  *   - PNG and JPEG headers claiming 50000 x 50000 pixels (refused before any pixel buffer exists) and
  *     a 1 KB file claiming a 9000 x 9000 image, under the pixel limit (must not cost its full size);
+ *   - a collection row holding 100 MB of strokes: refused by collection_open (its checksum reads every
+ *     value) and, unverified, by collection_list_sketches, without holding the value;
  *   - a collection of a million images: collection_count_images and `sbir info` in bounded memory.
  * Bound: 200 MB per case (BOUND_MB); under AddressSanitizer (SAN=1) the allocator's quarantine and
  * shadow memory add a few hundred MB, so the bound is raised there (ASAN_EXTRA_MB) and stated. */
@@ -398,6 +400,58 @@ static void test_million_rows(void) {
     unlink(g_million);
 }
 
+/* ---------------- a 100 MB value in a collection row ---------------- */
+
+static char g_bigrow[4200];
+
+/* A valid collection whose one sketch has 100 MB of strokes, written behind sbir's back (raw SQL:
+ * collections refuse to hold such a value). */
+static int make_big_row(void) {
+    path_in_tmp(g_bigrow, sizeof g_bigrow, "bigrow.sqlite");
+    sbir_collection *c = collection_create(g_bigrow, NULL);
+    if (!c || collection_add_image(c, "/x/a.png", "cat", "ink", 8, 8, NULL, NULL) ||
+        collection_add_sketch(c, "cat", "quickdraw", "1", "[[[0,1],[0,1]]]", NULL, NULL) || collection_commit(c)) {
+        collection_close(c);
+        return SBIR_ERR;
+    }
+    sqlite3 *db;
+    int rc = sqlite3_open(g_bigrow, &db) == SQLITE_OK &&
+                     sqlite3_exec(db, "UPDATE sketches SET strokes = '[[[' || hex(zeroblob(50000000)) || ']]]'", NULL,
+                                  NULL, NULL) == SQLITE_OK
+                 ? SBIR_OK
+                 : sbir_error("%s: %s", g_bigrow, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return rc;
+}
+
+/* ctx NULL: collection_open (the checksum reads every row); else with SBIR_COLLECTION_NO_VERIFY=1,
+ * the sketch list that train and eval read. */
+static int big_row_expect(const void *ctx) {
+    if (ctx) setenv("SBIR_COLLECTION_NO_VERIFY", "1", 1);
+    sbir_collection *c = collection_open(g_bigrow);
+    if (!ctx) {
+        collection_close(c);
+        return expect_error(c ? SBIR_OK : SBIR_ERR, "over the limit");
+    }
+    if (!c) return 1;
+    coll_sketch *sk = NULL;
+    size_t n = 0;
+    int rc = collection_list_sketches(c, NULL, &sk, &n);
+    coll_sketches_free(sk, n);
+    collection_close(c);
+    return expect_error(rc, "over the limit");
+}
+
+static void test_collection_big_row(void) {
+    if (make_big_row() != SBIR_OK) {
+        CHECK(0, "cannot build the collection: %s", sbir_last_error());
+        return;
+    }
+    CHECK_CASE("collection: 100 MB strokes value, open", big_row_expect, NULL);
+    CHECK_CASE("collection: same, unverified, list sketches", big_row_expect, "");
+    unlink(g_bigrow);
+}
+
 int main(void) {
     fprintf(stderr, "  peak RSS bound per case: %d MB%s\n", BOUND_MB,
             ASAN_EXTRA_MB ? " (raised for AddressSanitizer)" : "");
@@ -407,6 +461,7 @@ int main(void) {
     RUN(test_bin_max_strokes);
     RUN(test_drawing_json_100k_strokes);
     RUN(test_image_claims);
+    RUN(test_collection_big_row);
     RUN(test_million_rows);
     return test_summary();
 }

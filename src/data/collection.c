@@ -34,9 +34,23 @@ static const char *k_schema =
     "CREATE TABLE embeddings(id INTEGER PRIMARY KEY, model TEXT, index_path TEXT, dim INT, count INT,"
     " created TEXT);";
 
-static int db_error(sbir_collection *c, const char *what) {
-    return sbir_error("%s: %s: %s", c->path, what, c->db ? sqlite3_errmsg(c->db) : "no database");
+/* " (a value over the limit of N MiB)" when SQLite's last error was SQLITE_TOOBIG, else "". */
+static const char *toobig_note(sqlite3 *db) {
+    static _Thread_local char note[64];
+    note[0] = 0;
+    if (db && sqlite3_errcode(db) == SQLITE_TOOBIG)
+        snprintf(note, sizeof note, " (a value over the limit of %d MiB)", SBIR_COLLECTION_MAX_VALUE >> 20);
+    return note;
 }
+
+static int db_error(sbir_collection *c, const char *what) {
+    return sbir_error("%s: %s: %s%s", c->path, what, c->db ? sqlite3_errmsg(c->db) : "no database", toobig_note(c->db));
+}
+
+/* Every connection to a collection: no string or blob above SBIR_COLLECTION_MAX_VALUE is read (or
+ * made), so a hostile row cannot cost more memory than that (SQLite checks the length before it
+ * allocates). */
+static void limit_values(sqlite3 *db) { sqlite3_limit(db, SQLITE_LIMIT_LENGTH, SBIR_COLLECTION_MAX_VALUE); }
 
 static int exec(sbir_collection *c, const char *sql) {
     char *msg = NULL;
@@ -107,6 +121,7 @@ static int open_db(sbir_collection *c, int writable) {
     const char *file = writable ? c->tmp : c->path;
     int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (sqlite3_open_v2(file, &c->db, flags, NULL) != SQLITE_OK) return db_error(c, "cannot open");
+    limit_values(c->db);
     sqlite3_busy_timeout(c->db, 5000);
     /* The temporary is private until the rename, so no rollback journal on disk and no syncs per
      * transaction: commit fsyncs once. The in-memory journal keeps statement rollback (a UNIQUE
@@ -281,9 +296,9 @@ static int content_crc(sqlite3 *db, const char *path, uint32_t *out) {
             rows++;
         }
         if (step != SQLITE_DONE)
-            rc = sbir_error("%s: damaged collection: reading %s '%s' failed after %llu rows (%s)", path,
+            rc = sbir_error("%s: damaged collection: reading %s '%s' failed after %llu rows (%s)%s", path,
                             p->type ? p->type : "the schema", p->name ? p->name : "sqlite_master",
-                            (unsigned long long)rows, sqlite3_errmsg(db));
+                            (unsigned long long)rows, sqlite3_errmsg(db), toobig_note(db));
         sqlite3_finalize(st);
         sink_u8(s, 'E');
         sink_u64(s, rows);
@@ -390,6 +405,7 @@ int collection_reseal(const char *path) {
         sqlite3_close(c.db);
         return rc;
     }
+    limit_values(c.db);
     uint32_t crc;
     char hex[16];
     int rc = content_crc(c.db, path, &crc);
@@ -618,7 +634,7 @@ static int run_insert(sbir_collection *c, sqlite3_stmt *st, const char *what, in
     int rc = sqlite3_step(st);
     int out = SBIR_OK;
     if (rc != SQLITE_DONE)
-        out = sbir_error("%s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+        out = sbir_error("%s: %s: %s%s", c->path, what, sqlite3_errmsg(c->db), toobig_note(c->db));
     else if (id_out)
         *id_out = sqlite3_last_insert_rowid(c->db);
     sqlite3_reset(st);

@@ -55,6 +55,9 @@
  * a warning that they cannot be verified, and become version 2 when edited. */
 #define SBIR_COLLECTION_VERSION 2
 #define SBIR_COLLECTION_APP_ID 0x53424952 /* "SBIR" */
+/* No text or blob value in a collection may be larger (32 MiB; a Quick, Draw! line is at most 16 MiB):
+ * reading one fails with "a value over the limit", so a hostile row cannot cost more memory. */
+#define SBIR_COLLECTION_MAX_VALUE (32 << 20)
 
 typedef struct sbir_collection sbir_collection;
 typedef struct sqlite3 sqlite3;
