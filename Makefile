@@ -155,6 +155,20 @@ ifneq ($(filter fuzz fuzz-build,$(MAKECMDGOALS)),)
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 endif
 
+# ---- valgrind: make test-valgrind [VG_TESTS="test_a test_b"] [VG_JOBS=2] — the suite under memcheck ----
+# A plain -O1 -g build in build-vg/ (no sanitizers: valgrind and ASan do not mix; GCC's
+# maybe-uninitialized guesses differ at -O1 and are not errors here: valgrind checks the real thing),
+# then tests/run_valgrind.sh runs every test, and every `sbir` a test starts, under memcheck; any
+# error or definitely lost block fails. About 30 times slower than `make test` (RELIABILITY.md).
+VG_BUILD := build-vg
+VG_OPT := -O1 -g -fno-omit-frame-pointer -Wno-error=maybe-uninitialized
+VG_TESTS ?= $(TEST_SRC:tests/%.c=%)
+.PHONY: test-valgrind
+test-valgrind:
+	@command -v valgrind > /dev/null || { echo "make test-valgrind: valgrind not found (apt-get install valgrind)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) SAN=0 OPT='$(VG_OPT)' $(VG_BUILD)/sbir $(VG_BUILD)/libsbir.a $(VG_BUILD)/libsbir.so $(VG_TESTS:%=$(VG_BUILD)/tests/%)
+	@BUILD=$(VG_BUILD) tests/run_valgrind.sh $(VG_TESTS:%=$(VG_BUILD)/tests/%)
+
 # make install PREFIX=DIR: the library (static and shared), its header and pkg-config file, the program
 # and its man page. Programs then build with: cc app.c $(pkg-config --cflags --libs sbir)
 PREFIX ?= /usr/local

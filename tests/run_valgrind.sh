@@ -1,0 +1,99 @@
+#!/bin/bash
+# run_valgrind.sh — the test suite under valgrind memcheck (`make test-valgrind`; see RELIABILITY.md).
+#   BUILD=build-vg tests/run_valgrind.sh build-vg/tests/test_a build-vg/tests/test_b ...
+#
+# Each test binary runs through tests/run_tests.sh as usual, wrapped in valgrind; so does every child
+# it forks (valgrind follows fork) and every `sbir` it starts: the tests find the program as
+# $BUILD/sbir, and BUILD points them at a folder whose `sbir` execs valgrind on the real one. Other
+# programs the tests start (sh, make, cc, node, a browser, python3, mpirun) run natively. test_install
+# keeps the real BUILD (it runs `make install BUILD=...`): the copies it installs and the example it
+# builds run natively.
+#
+# Every process writes its own log, $BUILD/valgrind/<test>[.sbir].<pid>.log. Any memcheck error or
+# definitely lost block fails the run: valgrind's exit status 99 fails a test that checks its child's
+# status, and the logs are scanned afterwards anyway (a test that expects `sbir` to fail would not
+# notice valgrind's status). Processes killed on purpose (test_crash_safety's SIGKILLs) leave logs
+# without a summary: counted, not failed. Suppressions: tests/valgrind.supp (third-party code only).
+#
+# Environment: SBIR_UNDER_VALGRIND=1 is set for the tests (a few shorten their heaviest loops, see
+# RELIABILITY.md); VG_JOBS=N runs N groups of tests at once (default 1); VG_EXTRA adds valgrind options.
+set -u
+B=${BUILD:-build-vg}
+REAL=$(cd "$B" && pwd)
+ROOT=$(pwd)
+LOGS=$REAL/valgrind
+JOBS=${VG_JOBS:-1}
+rm -rf "$LOGS"
+mkdir -p "$LOGS/bin" "$LOGS/wrap" "$LOGS/out"
+export SBIR_UNDER_VALGRIND=1
+export OMP_WAIT_POLICY=passive # spinning OpenMP workers are very slow under valgrind's serialised threads
+# libjpeg-turbo's SIMD upsampling reads a little past the defined part of its row buffers; memcheck's
+# approximate tracking through the vector shuffles then marks the last output columns of a DCT-scaled
+# decode undefined (in our resize code, where they are used), although the pixels are the same with
+# any heap contents and equal to the scalar decoder's. Its scalar path is exact under memcheck.
+export JSIMD_FORCENONE=1
+
+VG="valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+--show-leak-kinds=definite --track-origins=no --num-callers=40 --smc-check=all-non-file --trace-children=no \
+--suppressions=$ROOT/tests/valgrind.supp --suppressions=/usr/share/openmpi/openmpi-valgrind.supp \
+--gen-suppressions=all ${VG_EXTRA:-}"
+[ -f /usr/share/openmpi/openmpi-valgrind.supp ] || VG=${VG/--suppressions=\/usr\/share\/openmpi\/openmpi-valgrind.supp/}
+
+# the sbir the tests start
+cat > "$LOGS/bin/sbir" <<EOF
+#!/bin/sh
+exec $VG --log-file="$LOGS/\${VG_TEST:-unknown}.sbir.%p.log" "$REAL/sbir" "\$@"
+EOF
+chmod +x "$LOGS/bin/sbir"
+
+# one wrapper per test, named like it (run_tests.sh prints the name)
+wrapped=()
+for t in "$@"; do
+  name=$(basename "$t")
+  build_env="$LOGS/bin"
+  [ "$name" = test_install ] && build_env="$REAL"
+  cat > "$LOGS/wrap/$name" <<EOF
+#!/bin/sh
+export VG_TEST=$name BUILD="$build_env"
+exec $VG --log-file="$LOGS/$name.%p.log" "$(cd "$(dirname "$t")" && pwd)/$name" "\$@"
+EOF
+  chmod +x "$LOGS/wrap/$name"
+  wrapped+=("$LOGS/wrap/$name")
+done
+
+start=$(date +%s)
+# JOBS groups, round robin, each through its own run_tests.sh
+pids=()
+for ((g = 0; g < JOBS; g++)); do
+  group=()
+  for ((i = g; i < ${#wrapped[@]}; i += JOBS)); do group+=("${wrapped[$i]}"); done
+  [ ${#group[@]} -eq 0 ] && continue
+  tests/run_tests.sh "${group[@]}" > "$LOGS/out/group$g.out" 2> "$LOGS/out/group$g.err" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+secs=$(( $(date +%s) - start ))
+
+# per-test lines, then what failed
+cat "$LOGS"/out/group*.out | grep -E '^test_[a-z0-9_]+ ' | sort
+cat "$LOGS"/out/group*.err | grep -E 'crashed or exited early|^\[[a-z_0-9]*\] FAIL' || true
+
+# the logs: any process with errors or definite leaks
+bad=0; procs=0; killed=0
+for l in "$LOGS"/*.log; do
+  [ -e "$l" ] || continue
+  procs=$((procs + 1))
+  sum=$(grep -h 'ERROR SUMMARY:' "$l" | tail -1 | sed 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/')
+  if [ -z "$sum" ]; then killed=$((killed + 1)); continue; fi
+  if [ "$sum" -ne 0 ]; then
+    bad=$((bad + 1))
+    echo "valgrind: $sum error(s) in $(basename "$l"): $(grep -h -m1 'Command:' "$l" | sed 's/.*Command: //' | cut -c1-160)"
+    grep -h -m1 -A12 -E '== (Invalid|Conditional|Use of unini|Syscall param|Mismatched|.* definitely lost|Source and destination)' "$l" | sed 's/^==[0-9]*== /    /' | head -14
+  fi
+done
+totals=$(cat "$LOGS"/out/group*.out | grep '^tests: ' | awk '{p+=$2; f+=$4; s+=$6} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
+echo "valgrind: $procs processes checked ($killed ended without a summary: killed on purpose or still running), $bad with errors; logs in $LOGS"
+echo "tests under valgrind: $totals in ${secs}s"
+groups_ok=1
+for f in "$LOGS"/out/group*.out; do tail -1 "$f" | grep -q ' 0 failed' || groups_ok=0; done
+[ "$bad" -eq 0 ] && [ "$groups_ok" -eq 1 ]
