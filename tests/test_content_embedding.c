@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "model/calibrate.h"
+#include "index/search.h"
 #include "model/embed.h"
+#include "model/eval.h"
 #include "model/model.h"
 #include "support/tiny_collection.h"
 #include "nn/safetensors.h"
@@ -71,6 +73,14 @@ static void test_layout_and_distance(void) {
     double d_all = sqdist(e, e + Df + C, Df + C), d_feat = sqdist(plain, plain + Df, Df),
            d_post = sqdist(p + Df, p + (Df + C) + Df, C);
     CHECK_NEAR(d_all, d_feat + 2.5 * d_post, 1e-5);
+    /* the content distance evaluation and calibration use is the one the index ranks by: 2 - 2 q.g,
+     * which is the unit features' distance minus 2c times the same-class probability p_q.p_g */
+    double pp = 0;
+    for (int c = 0; c < C; c++) pp += (double)p[Df + c] * p[(Df + C) + Df + c];
+    double dc = eval_content_dist(e, e + Df + C, Df + C);
+    CHECK_NEAR(dc, d_feat - 2 * 2.5 * pp, 1e-5);
+    sbir_matrix g = {SBIR_ELEM_F32, 2, Df + C, sizeof(float) * (Df + C), e, NULL, NULL};
+    CHECK_NEAR(dc, 2 - 2 * search_score_row(&g, e, 1), 1e-5);
     model_free(m);
 }
 

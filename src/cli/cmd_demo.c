@@ -80,7 +80,7 @@ static int write_examples(sbir_model *m, const dataset *d, const char *path) {
         float best[TOP];
         int bi[TOP], nb = 0;
         for (int i = 0; i < ni; i++) { /* insertion into a short sorted list */
-            float dc = eval_sqdist(qc, gc + (size_t)i * m->Dc, m->Dc);
+            float dc = eval_content_dist(qc, gc + (size_t)i * m->Dc, m->Dc);
             float ds = eval_sqdist(m->protos + (size_t)s * m->Ds, gs + (size_t)i * m->Ds, m->Ds);
             float sc = -(m->fusion[0] * dc + m->fusion[1] * ds + m->fusion[2] * dc * ds);
             int k = nb < TOP ? nb++ : TOP;

@@ -5,8 +5,9 @@
 #include "model/embed.h"
 #include "util/common.h"
 
-/* Weights on the squared distance between class posteriors (which lies in [0, 2]) next to the squared
- * distance between unit feature vectors (in [0, 4]): from off to "the posterior dominates". */
+/* Weights c of the class posterior in the content distance, |n_q - n_g|^2 - 2c p_q.p_g (eval.h): the
+ * same-class probability p_q.p_g lies in [0, 1], the unit features' distance in [0, 4]; from off to
+ * "the posterior dominates". */
 static const float k_class_weights[] = {0, 0.25f, 0.5f, 1, 2, 4};
 
 int model_calibrate(sbir_model *m, const dataset *d, const int *img, int ni, const int *sk, int ns, uint64_t seed,

@@ -15,6 +15,12 @@ float eval_sqdist(const float *a, const float *b, int d) {
     return s;
 }
 
+float eval_content_dist(const float *q, const float *g, int d) {
+    float s = 0;
+    for (int i = 0; i < d; i++) s += q[i] * g[i];
+    return 2 - 2 * s;
+}
+
 /* dc (Q x N) and ds (S x N) are computed once; every list is a cheap combination of them. */
 typedef struct {
     float *dc, *ds;
@@ -27,7 +33,7 @@ static dist_tables dist_compute(const eval_input *in) {
 #pragma omp parallel for schedule(static)
     for (int q = 0; q < in->Q; q++)
         for (int i = 0; i < in->N; i++)
-            t.dc[(size_t)q * in->N + i] = eval_sqdist(in->q_content + (size_t)q * in->Dc,
+            t.dc[(size_t)q * in->N + i] = eval_content_dist(in->q_content + (size_t)q * in->Dc,
                                                        in->g_content + (size_t)i * in->Dc, in->Dc);
     for (int s = 0; s < in->S; s++)
         for (int i = 0; i < in->N; i++)

@@ -36,9 +36,9 @@ static void train_learned(const eval_input *in, uint64_t seed, float init_w, flo
         if (!np || !nn) continue;
         int a = pos[rng_below(&rng, (uint32_t)np)], b = neg[rng_below(&rng, (uint32_t)nn)];
         const float *qc = in->q_content + (size_t)q * in->Dc, *pr = in->protos + (size_t)s * in->Ds;
-        float dca = eval_sqdist(qc, in->g_content + (size_t)a * in->Dc, in->Dc);
+        float dca = eval_content_dist(qc, in->g_content + (size_t)a * in->Dc, in->Dc);
         float dsa = eval_sqdist(pr, in->g_style + (size_t)a * in->Ds, in->Ds);
-        float dcb = eval_sqdist(qc, in->g_content + (size_t)b * in->Dc, in->Dc);
+        float dcb = eval_content_dist(qc, in->g_content + (size_t)b * in->Dc, in->Dc);
         float dsb = eval_sqdist(pr, in->g_style + (size_t)b * in->Ds, in->Ds);
         float fa[3] = {dca, dsa, dca * dsa}, fb[3] = {dcb, dsb, dcb * dsb};
         /* margin m = s_pos - s_neg = p . (fb - fa); loss = log(1 + exp(-m)) */
