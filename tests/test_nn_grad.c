@@ -366,6 +366,37 @@ static void test_softmax_xent(void) {
     }
 }
 
+/* with label smoothing: finite differences, eps = 0 equal to the plain loss, and the loss of a
+ * uniform prediction is log K whatever eps */
+typedef struct {
+    xent_ctx x;
+    float eps;
+} smooth_ctx;
+
+static double smooth_loss(void *p) {
+    smooth_ctx *c = p;
+    return 0.7 * softmax_xent_smooth_forward(c->x.probs, c->x.logits, c->x.labels, c->eps, c->x.B, c->x.K);
+}
+
+static void test_softmax_xent_smooth(void) {
+    int B = 4, K = 6;
+    smooth_ctx c = {{B, K, randn((size_t)B * K, 2.0f), zeros((size_t)B * K), mallocCheck(sizeof(int) * B)}, 0.1f};
+    for (int b = 0; b < B; b++) c.x.labels[b] = (int)rng_below(&g_rng, (uint32_t)K);
+    float *d = zeros((size_t)B * K), *d0 = zeros((size_t)B * K);
+    smooth_loss(&c);
+    softmax_xent_smooth_backward(d, c.x.probs, c.x.labels, c.eps, 0.7f, B, K);
+    check_grad("softmax xent, label smoothing 0.1", smooth_loss, &c, c.x.logits, d, (size_t)B * K, 1e-2f, 1e-3);
+    float plain = softmax_xent_forward(c.x.probs, c.x.logits, c.x.labels, B, K);
+    softmax_xent_backward(d0, c.x.probs, c.x.labels, 0.7f, B, K);
+    c.eps = 0;
+    CHECK_NEAR(softmax_xent_smooth_forward(c.x.probs, c.x.logits, c.x.labels, 0, B, K), plain, 1e-6);
+    softmax_xent_smooth_backward(d, c.x.probs, c.x.labels, 0, 0.7f, B, K);
+    CHECK(memcmp(d, d0, sizeof(float) * B * K) == 0, "eps 0: the plain gradient");
+    memset(c.x.logits, 0, sizeof(float) * B * K);
+    CHECK_NEAR(softmax_xent_smooth_forward(c.x.probs, c.x.logits, c.x.labels, 0.3f, B, K), log((double)K), 1e-6);
+    free(c.x.logits), free(c.x.probs), free(c.x.labels), free(d), free(d0);
+}
+
 /* ---- triplet loss ---- */
 typedef struct {
     int NA, NC, D, mean_active;
@@ -459,6 +490,7 @@ int main(void) {
     RUN(test_dropout);
     RUN(test_l2norm);
     RUN(test_softmax_xent);
+    RUN(test_softmax_xent_smooth);
     RUN(test_triplet);
     return test_summary();
 }

@@ -88,6 +88,38 @@ static void test_same_seed_same_model_and_resume(void) {
     CHECK(strcmp(fa, fr) != 0, "another seed gave the same model");
 }
 
+/* Weight averaging and label smoothing: the average is part of the checkpoint, so a resumed run still
+ * ends with the uninterrupted run's model; and the options change the model. */
+static void test_ema_and_smoothing_resume(void) {
+    char a[4300], b[4300], fa[17], fb[17], fp[17];
+    snprintf(a, sizeof a, "%s/ema1.safetensors", test_tmpdir());
+    snprintf(b, sizeof b, "%s/ema2.safetensors", test_tmpdir());
+    train_opts o;
+    small_opts(&o, a);
+    o.structure_steps = 40, o.style_steps = 10, o.ema = 0.9f, o.label_smoothing = 0.1f;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    small_opts(&o, b);
+    o.structure_steps = 40, o.style_steps = 10, o.ema = 0.9f, o.label_smoothing = 0.1f;
+    o.stop_after = 25;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    o.resume = 1, o.stop_after = 0;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    fingerprint_of(a, fa);
+    fingerprint_of(b, fb);
+    CHECK(strcmp(fa, fb) == 0, "with --ema, the resumed run differs from the uninterrupted one: %s vs %s", fb, fa);
+    small_opts(&o, b);
+    o.structure_steps = 40, o.style_steps = 10, o.resume = 0;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    fingerprint_of(b, fp);
+    CHECK(strcmp(fa, fp) != 0, "--ema and --label-smoothing changed nothing");
+    small_opts(&o, b);
+    o.ema = 1.0f;
+    CHECK(train_run(&o) == SBIR_ERR && strstr(sbir_last_error(), "--ema"), "a decay of 1 accepted");
+    small_opts(&o, b);
+    o.label_smoothing = -0.1f;
+    CHECK(train_run(&o) == SBIR_ERR && strstr(sbir_last_error(), "--label-smoothing"), "negative smoothing accepted");
+}
+
 static void test_bad_inputs(void) {
     train_opts o;
     char out[4300];
@@ -110,6 +142,7 @@ int main(void) {
     }
     RUN(test_training_beats_chance);
     RUN(test_same_seed_same_model_and_resume);
+    RUN(test_ema_and_smoothing_resume);
     RUN(test_bad_inputs);
     return test_summary();
 }

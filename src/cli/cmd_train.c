@@ -8,6 +8,8 @@
 #include "model/train.h"
 
 static void usage(FILE *out) {
+    train_opts d;
+    train_opts_default(&d);
     fprintf(out,
             "usage: sbir train --collection COLL.sqlite --out MODEL [options]\n\n"
             "Trains the hierarchical triplet ConvNet (SPEC section 3): the structure network (sketches and\n"
@@ -22,6 +24,9 @@ static void usage(FILE *out) {
             "  --size N            input side in pixels (default 64)\n"
             "  --lr X              AdamW learning rate, cosine schedule (default 0.004)\n"
             "  --margin X          triplet margin (default 0.2)\n"
+            "  --label-smoothing X label smoothing of the structure network's class loss (default %g)\n"
+            "  --ema X             average the structure network's weights with this decay, keep the average\n"
+            "                      if it validates better (default %g; 0: off)\n"
             "  --seed S            seed; the same seed gives the same model (default 1)\n"
             "  --resume            continue from MODEL.ckpt if it exists\n"
             "  --structure-spec S  structure network layers (default %s)\n"
@@ -37,7 +42,7 @@ static void usage(FILE *out) {
             "model is that of one process with batch B (up to float rounding). Process 0 prints, reads\n"
             "MODEL.ckpt for --resume and writes the files; every process needs the collection at the same\n"
             "path. Give each process its own cores: P x T <= cores per machine.\n",
-            MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC);
+            (double)d.label_smoothing, (double)d.ema, MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -56,7 +61,8 @@ int cmd_train(int argc, char **argv) {
         {"resume", no_argument, 0, 'r'},           {"structure-spec", required_argument, 0, 6},
         {"style-spec", required_argument, 0, 7},   {"backend", required_argument, 0, 8},
         {"eval-every", required_argument, 0, 9},   {"stop-after", required_argument, 0, 10},
-        {"quiet", no_argument, 0, 'q'},            {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, 'q'},            {"label-smoothing", required_argument, 0, 11},
+        {"ema", required_argument, 0, 12},         {0, 0, 0, 0}};
     int c;
     long v;
     double f;
@@ -112,6 +118,14 @@ int cmd_train(int argc, char **argv) {
         case 10:
             if (cli_parse_int("train", "--stop-after", optarg, 1, 100000000, &v)) return 2;
             o.stop_after = (int)v;
+            break;
+        case 11:
+            if (cli_parse_float("train", "--label-smoothing", optarg, 0, 0.5, &f)) return 2;
+            o.label_smoothing = (float)f;
+            break;
+        case 12:
+            if (cli_parse_float("train", "--ema", optarg, 0, 0.99999, &f)) return 2;
+            o.ema = (float)f;
             break;
         case 'q': o.quiet = 1; break;
         default: return cli_usage_error("train", "unknown option");

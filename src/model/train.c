@@ -76,6 +76,8 @@ typedef struct {
     uint8_t *rgb, *grey;
     head content_head, style_head;
     float *hist; /* total_steps x HIST_COLS */
+    float *ema;  /* with --ema: the averaged structure params, then bufs, then content head */
+    size_t n_ema;
     int step;
     char ckpt[4200];
     /* Data parallelism: P processes, this one is `rank` and owns batch slots [lo, lo + nb). */
@@ -103,10 +105,10 @@ static void free_buckets(int **b, int n) {
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* dataset_load, with its decoding progress bar silenced on every process but 0 (progress bars read
- * SBIR_QUIET; the environment is restored afterwards). */
+/* dataset_load, with its decoding progress bar silenced on every process but 0 and under --quiet
+ * (progress bars read SBIR_QUIET; the environment is restored afterwards). */
 static int load_dataset(trainer *t) {
-    if (t->rank == 0) return dataset_load(&t->d, t->o.collection, t->o.S);
+    if (t->rank == 0 && !t->o.quiet) return dataset_load(&t->d, t->o.collection, t->o.S);
     const char *q = getenv("SBIR_QUIET");
     char *saved = q ? strdupCheck(q) : NULL;
     setenv("SBIR_QUIET", "1", 1);
@@ -199,6 +201,14 @@ static int trainer_setup(trainer *t) {
     t->item = mallocCheck(sizeof(int) * (size_t)B);
     t->fg = mallocCheck(sizeof(float) * (size_t)B * Dmax);
     for (int i = 0; i < t->total_steps * HIST_COLS; i++) t->hist[i] = NAN;
+    if (o->ema > 0) {
+        if (!(o->ema < 1)) return sbir_error("--ema %g: the decay must be in (0, 1)", (double)o->ema);
+        net *n = t->m->structure;
+        t->n_ema = n->n_params + n->n_bufs + (size_t)d->C * (t->m->Df + 1);
+        t->ema = mallocCheck(sizeof(float) * t->n_ema);
+    }
+    if (!(o->label_smoothing >= 0 && o->label_smoothing < 1))
+        return sbir_error("--label-smoothing %g: must be in [0, 1)", (double)o->label_smoothing);
     snprintf(t->ckpt, sizeof t->ckpt, "%s.ckpt", o->out);
     return SBIR_OK;
 }
@@ -212,7 +222,7 @@ static void trainer_free(trainer *t) {
     free(t->x), free(t->df), free(t->dtmp), free(t->e), free(t->de), free(t->norm);
     free(t->logits), free(t->probs), free(t->dlogits), free(t->labels), free(t->labels2), free(t->cells);
     free(t->trip), free(t->pos), free(t->neg), free(t->dist), free(t->rgb), free(t->grey), free(t->hist);
-    free(t->item), free(t->fg);
+    free(t->item), free(t->fg), free(t->ema);
     head_free(&t->content_head);
     head_free(&t->style_head);
     model_free(t->m);
@@ -292,13 +302,13 @@ static int embed_split(trainer *t, net *n, const int *idx, int count, int what, 
 
 /* Head forward + CE over the whole batch (features f (B, D)); backward into df for this process's rows
  * (overwritten) and this process's share of the head's gradient. Returns the loss, counts correct. */
-static float head_ce(trainer *t, head *h, const float *f, const int *labels, float weight, int *correct) {
+static float head_ce(trainer *t, head *h, const float *f, const int *labels, float weight, float eps, int *correct) {
     int B = t->B, K = h->K, D = h->D;
     const float *W = h->w, *b = h->w + (size_t)K * D;
     linear_forward(t->logits, f, W, b, B, D, K);
-    float loss = softmax_xent_forward(t->probs, t->logits, labels, B, K);
+    float loss = softmax_xent_smooth_forward(t->probs, t->logits, labels, eps, B, K);
     *correct = softmax_correct(t->logits, labels, B, K);
-    softmax_xent_backward(t->dlogits, t->probs, labels, weight, B, K);
+    softmax_xent_smooth_backward(t->dlogits, t->probs, labels, eps, weight, B, K);
     linear_backward(t->df, h->grad, h->grad + (size_t)K * D, t->dlogits + (size_t)t->lo * K, f + (size_t)t->lo * D, W,
                     t->nb, D, K);
     return loss * weight;
@@ -399,17 +409,70 @@ static int phase_loss(trainer *t, int ph, const float *fg, int D, float lr, floa
     head *h = ph == PH_STRUCTURE ? &t->content_head : &t->style_head;
     memset(h->grad, 0, sizeof(float) * (size_t)h->K * (D + 1));
     if (ph == PH_STRUCTURE) {
-        *loss = head_ce(t, h, fg, t->labels, 1.0f, correct);
+        *loss = head_ce(t, h, fg, t->labels, 1.0f, t->o.label_smoothing, correct);
         *loss += triplet_term(t, fg, D, 0, &active);
     } else if (ph == PH_STYLE1) {
         int *cell = t->cells;
         for (int i = 0; i < t->B; i++) cell[i] = t->labels[i] * t->d.NS + t->labels2[i];
-        *loss = head_ce(t, h, fg, cell, 1.0f, correct);
+        *loss = head_ce(t, h, fg, cell, 1.0f, 0, correct);
     } else {
-        *loss = head_ce(t, h, fg, t->labels2, 0.5f, correct);
+        *loss = head_ce(t, h, fg, t->labels2, 0.5f, 0, correct);
         *loss += triplet_term(t, fg, D, 1, &active);
     }
     return head_update(t, h, lr);
+}
+
+/* ---- Weight averaging of the structure network (--ema) ---- */
+
+static double validate(trainer *t, int phase);
+
+/* The pieces the average covers, in t->ema's order: params, batch-norm statistics, class head. */
+static void ema_parts(trainer *t, float *part[3], size_t len[3]) {
+    net *n = t->m->structure;
+    part[0] = n->params, len[0] = n->n_params;
+    part[1] = n->bufs, len[1] = n->n_bufs;
+    part[2] = t->m->content_head, len[2] = (size_t)t->d.C * (t->m->Df + 1);
+}
+
+static void ema_copy(trainer *t, int to_ema) {
+    float *part[3];
+    size_t len[3], at = 0;
+    ema_parts(t, part, len);
+    for (int i = 0; i < 3; at += len[i], i++)
+        memcpy(to_ema ? t->ema + at : part[i], to_ema ? part[i] : t->ema + at, sizeof(float) * len[i]);
+    if (!to_ema) net_params_changed(t->m->structure);
+}
+
+/* After structure step k (0-based): the usual warm-up, so the random initial weights fade quickly. */
+static void ema_update(trainer *t, int k) {
+    float d = SBIR_MIN(t->o.ema, (1.0f + k) / (10.0f + k));
+    float *part[3];
+    size_t len[3], at = 0;
+    ema_parts(t, part, len);
+    for (int i = 0; i < 3; at += len[i], i++) {
+        float *e = t->ema + at;
+        for (size_t j = 0; j < len[i]; j++) e[j] = d * e[j] + (1 - d) * part[i][j];
+    }
+}
+
+/* End of the structure phase: validate the average too and keep whichever does better. */
+static double ema_choose(trainer *t, double last_val) {
+    float *saved = mallocCheck(sizeof(float) * t->n_ema), *tmp = t->ema;
+    t->ema = saved;
+    ema_copy(t, 1); /* the last weights, kept aside */
+    t->ema = tmp;
+    ema_copy(t, 0);
+    double avg = validate(t, PH_STRUCTURE);
+    if (!t->o.quiet)
+        fprintf(stderr, "structure network: validation sketch mAP %.4f with the last weights, %.4f averaged: keeping the %s\n",
+                last_val, avg, avg >= last_val ? "average" : "last weights");
+    if (avg < last_val) {
+        t->ema = saved;
+        ema_copy(t, 0);
+        t->ema = tmp;
+    }
+    free(saved);
+    return SBIR_MAX(avg, last_val);
 }
 
 static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
@@ -438,6 +501,7 @@ static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
      * DistributedDataParallel, process 0's are the ones kept. */
     if (t->P > 1 && t->o.bn_local && comm_bcast(n->bufs, sizeof(float) * n->n_bufs, 0) != SBIR_OK) return SBIR_ERR;
     net_adamw_step(n, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
+    if (ph == PH_STRUCTURE && t->ema) ema_update(t, local);
     *loss_out = loss;
     *acc_out = (float)correct / t->B;
     return SBIR_OK;
@@ -517,6 +581,7 @@ static int save_checkpoint(trainer *t) {
         {"opt.style_head.m", t->style_head.m, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"opt.style_head.v", t->style_head.v, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"train.history", t->hist, (int64_t)t->total_steps * HIST_COLS},
+        {"train.ema", t->ema, (int64_t)t->n_ema},
     };
     char step[32], ta[32], tb[32], tc[32], td[32], total[32];
     snprintf(step, sizeof step, "%d", t->step);
@@ -527,7 +592,7 @@ static int save_checkpoint(trainer *t) {
     snprintf(total, sizeof total, "%d", t->total_steps);
     const char *meta[] = {"train_step", step, "opt_t_structure", ta, "opt_t_style", tb, "opt_t_content_head", tc,
                           "opt_t_style_head", td, "train_total_steps", total, "train_collection", t->o.collection};
-    int rc = model_save(m, t->ckpt, ex, (int)SBIR_ARRAY_LEN(ex), meta, (int)SBIR_ARRAY_LEN(meta) / 2);
+    int rc = model_save(m, t->ckpt, ex, (int)SBIR_ARRAY_LEN(ex) - !t->ema, meta, (int)SBIR_ARRAY_LEN(meta) / 2);
     free(zero);
     return rc;
 }
@@ -584,7 +649,8 @@ static int load_checkpoint(trainer *t) {
         restore_vec(st, "opt.content_head.v", &t->content_head.v, ch) ||
         restore_vec(st, "opt.style_head.m", &t->style_head.m, sh) || restore_vec(st, "opt.style_head.v", &t->style_head.v, sh) ||
         restore_vec(st, "train.history", &t->hist, (size_t)t->total_steps * HIST_COLS) ||
-        meta_int(st, "opt_t_content_head", &t->content_head.t) || meta_int(st, "opt_t_style_head", &t->style_head.t))
+        meta_int(st, "opt_t_content_head", &t->content_head.t) || meta_int(st, "opt_t_style_head", &t->style_head.t) ||
+        (t->ema && restore_vec(st, "train.ema", &t->ema, t->n_ema)))
         rc = SBIR_ERR;
 done:
     if (rc != SBIR_OK && !strstr(sbir_last_error(), t->ckpt)) sbir_error_prefix("%s", t->ckpt);
@@ -660,6 +726,7 @@ static int bcast_state(trainer *t) {
     }
     if (bcast_net(t->m->structure) || bcast_net(t->m->style) || bcast_head(&t->content_head) ||
         bcast_head(&t->style_head) || bcast_floats(t->hist, (size_t)t->total_steps * HIST_COLS) ||
+        (t->ema && bcast_floats(t->ema, t->n_ema)) ||
         comm_bcast(&t->step, sizeof t->step, 0))
         return SBIR_ERR;
     return SBIR_OK;
@@ -723,6 +790,7 @@ int train_run(const train_opts *o) {
     int rc = SBIR_ERR;
     double t0 = sbir_now();
     if (agree(&t, trainer_setup(&t)) != SBIR_OK || start_state(&t) != SBIR_OK) goto done;
+    if (t.ema && t.step == 0) ema_copy(&t, 1);
     const train_opts *to = &t.o; /* quiet on every process but 0 */
     if (!to->quiet)
         fprintf(stderr,
@@ -770,6 +838,7 @@ int train_run(const train_opts *o) {
         if (phase_end || stopping || (local + 1) % phase_every == 0) {
             if (ph == PH_STRUCTURE || ph == PH_STYLE2 || phase_end) {
                 last_val = validate(&t, ph);
+                if (ph == PH_STRUCTURE && phase_end && t.ema) last_val = ema_choose(&t, last_val);
                 h[2] = (float)last_val;
             }
             if (agree(&t, t.rank == 0 ? save_checkpoint(&t) : SBIR_OK) != SBIR_OK) goto done;

@@ -35,6 +35,10 @@ typedef struct {
     int resume;
     const char *structure_spec, *style_spec;
     float lr, margin;
+    float label_smoothing;      /* of the structure network's class loss (0: none) */
+    float ema;                  /* > 0: also keep an exponential moving average of the structure network
+                                   (and its class head) with this decay; at the end of the structure phase
+                                   the averaged or the last weights, whichever validates better, are kept */
     int eval_every;             /* steps between validations (0: about 8 per phase) */
     net_backend backend;
     int quiet;

@@ -75,6 +75,11 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
 float softmax_xent_forward(float *probs, const float *logits, const int *labels, int B, int K);
 void softmax_xent_backward(float *dlogits, const float *probs, const int *labels, float dloss, int B, int K);
 int softmax_correct(const float *logits, const int *labels, int B, int K);
+/* The same with label smoothing eps in [0, 1): the target is (1 - eps) onehot + eps / K, so the loss is
+ * -sum_k target_k log probs_k and dlogits = dloss * (probs - target) / B. eps = 0 is the plain loss. */
+float softmax_xent_smooth_forward(float *probs, const float *logits, const int *labels, float eps, int B, int K);
+void softmax_xent_smooth_backward(float *dlogits, const float *probs, const int *labels, float eps, float dloss, int B,
+                                  int K);
 
 /* Triplet loss with margin m on squared Euclidean distances:
  *   L(a,p,n) = max(0, m + |a-p|^2 - |a-n|^2).
