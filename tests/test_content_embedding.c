@@ -84,6 +84,44 @@ static void test_layout_and_distance(void) {
     model_free(m);
 }
 
+/* Sketch queries are embedded with their mirror image: a sketch and its mirror get the very same
+ * embedding, the mean of the two plain forwards, whatever the batch the network was built for. */
+static void test_sketch_mirror(void) {
+    sbir_model *m = tiny_model();
+    if (!m) return;
+    model_set_class_weight(m, 2);
+    enum { S = 16, N = 3 * S * S };
+    float x[2 * N], mx[2 * N], f[2 * 8], fm[2 * 8], ref[8], e[11], em[11];
+    sbir_rng r;
+    rng_seed(&r, 21);
+    for (int i = 0; i < 2 * N; i++) x[i] = rng_uniform(&r);
+    for (int i = 0; i < 2 * 3 * S; i++)
+        for (int w = 0; w < S; w++) mx[i * S + w] = x[i * S + (S - 1 - w)];
+    model_sketch_features(m->structure, x, 2, f);
+    model_sketch_features(m->structure, mx, 2, fm);
+    CHECK(memcmp(f, fm, sizeof f) == 0, "a sketch and its mirror embed differently");
+    const float *a = net_forward(m->structure, x + N, 1, 0);
+    float fa[8];
+    memcpy(fa, a, sizeof fa);
+    const float *b = net_forward(m->structure, mx + N, 1, 0);
+    for (int k = 0; k < 8; k++) ref[k] = 0.5f * (fa[k] + b[k]);
+    CHECK(test_max_rel_diff(f + 8, ref, 8) < 1e-6, "not the mean of the two forwards");
+    CHECK(test_max_rel_diff(fa, ref, 8) > 1e-4, "the test sketch is its own mirror: nothing tested");
+    model_embed_sketch_content(m, x + N, 1, e);
+    model_content_from_features(m, ref, 1, 2, em);
+    CHECK(test_max_rel_diff(e, em, 11) < 1e-6, "model_embed_sketch_content is not the content of those features");
+    /* a network built for batch 1 (the server's) gives the same */
+    sbir_model *m1 = model_create(16, 3, k_classes, 2, k_styles, "c4,p,g,l8", "c4,g,l4", 1, NET_BACKEND_REF);
+    if (m1) {
+        net_copy_weights(m1->structure, m->structure);
+        float f1[2 * 8];
+        model_sketch_features(m1->structure, x, 2, f1);
+        CHECK(test_max_rel_diff(f, f1, 16) < 1e-6, "batch-1 network differs");
+        model_free(m1);
+    }
+    model_free(m);
+}
+
 static void test_save_load_and_fingerprint(void) {
     sbir_model *m = tiny_model();
     if (!m) return;
@@ -213,6 +251,7 @@ static void test_calibrate_picks_the_best(void) {
 
 int main(void) {
     RUN(test_layout_and_distance);
+    RUN(test_sketch_mirror);
     RUN(test_save_load_and_fingerprint);
     RUN(test_hostile_weight_refused);
     RUN(test_calibrate_picks_the_best);

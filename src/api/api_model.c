@@ -65,12 +65,18 @@ sbir_status api_embed_inputs(sbir_model_ctx *c, const float *x, int B, float *co
 }
 
 sbir_status api_embed_grey(sbir_model_ctx *c, const uint8_t *grey, float *content) {
-    int S = c->m->S;
+    sbir_model *m = c->m;
+    int S = m->S;
     float *x = mallocCheck(sizeof(float) * 3 * (size_t)S * S);
     input_from_grey(grey, S, x);
-    sbir_status st = api_embed_inputs(c, x, 1, content, NULL);
+    pthread_mutex_lock(&c->mu);
+    net_set_threads(m->structure, 1); /* one sketch: one thread, as api_embed_inputs */
+    model_embed_sketch_content(m, x, 1, content);
+    pthread_mutex_unlock(&c->mu);
     free(x);
-    return st;
+    for (int i = 0; i < m->Dc; i++)
+        if (!(content[i] == content[i])) return api_fail(SBIR_E_INTERNAL, "the structure network gave NaN");
+    return SBIR_E_OK;
 }
 
 sbir_status sbir_embed_sketch_strokes(sbir_model_ctx *c, int n_strokes, const int *stroke_len, const float *x,

@@ -22,6 +22,10 @@ int embed_features(net *n, const dataset *d, const int *idx, int count, int what
                 input_from_rgb(d->img + (size_t)k * S * S * 3, S, x + in * i);
             }
         }
+        if (what == EMBED_SKETCHES) { /* as every sketch query is embedded (model.h) */
+            model_sketch_features(n, x, nb, out + (size_t)b0 * D);
+            continue;
+        }
         const float *f = net_forward(n, x, nb, 0);
         if (!f) rc = SBIR_ERR;
         else memcpy(out + (size_t)b0 * D, f, sizeof(float) * (size_t)nb * D);

@@ -8,7 +8,8 @@
 #include "nn/net.h"
 
 enum { EMBED_IMAGES = 0, EMBED_SKETCHES = 1 };
-/* The network's raw output: out (count, n->out_dim). */
+/* The network's raw output: out (count, n->out_dim); for sketches, averaged with the mirrored
+ * sketch's, as queries are (model_sketch_features). */
 int embed_features(net *n, const dataset *d, const int *idx, int count, int what, float *out);
 /* L2-normalised network output: out (count, n->out_dim). */
 int embed_items(net *n, const dataset *d, const int *idx, int count, int what, float *out);

@@ -332,6 +332,31 @@ void model_embed_content(sbir_model *m, const float *x, int B, float *out) {
     }
 }
 
+void model_sketch_features(net *n, const float *x, int B, float *out) {
+    int C = n->in_c, H = n->in_h, W = n->in_w, D = n->out_dim, mb = SBIR_MIN(n->max_batch, 1024);
+    size_t in_sz = (size_t)C * H * W;
+    float *mirror = mallocCheck(sizeof(float) * in_sz * (size_t)SBIR_MIN(mb, B > 0 ? B : 1));
+    for (int b0 = 0; b0 < B; b0 += mb) {
+        int nb = SBIR_MIN(mb, B - b0);
+        const float *xb = x + in_sz * b0;
+        for (size_t r = 0; r < (size_t)nb * C * H; r++)
+            for (int w = 0; w < W; w++) mirror[r * W + w] = xb[r * W + (W - 1 - w)];
+        float *o = out + (size_t)D * b0;
+        const float *f = net_forward(n, xb, nb, 0);
+        if (f) memcpy(o, f, sizeof(float) * (size_t)nb * D);
+        const float *g = f ? net_forward(n, mirror, nb, 0) : NULL;
+        for (size_t i = 0; i < (size_t)nb * D; i++) o[i] = g ? 0.5f * (o[i] + g[i]) : NAN; /* NaN: callers check */
+    }
+    free(mirror);
+}
+
+void model_embed_sketch_content(sbir_model *m, const float *x, int B, float *out) {
+    float *f = mallocCheck(sizeof(float) * (size_t)(B > 0 ? B : 1) * m->Df);
+    model_sketch_features(m->structure, x, B, f);
+    model_content_from_features(m, f, B, m->class_weight, out);
+    free(f);
+}
+
 void model_embed_style(sbir_model *m, const float *x, int B, float *out) {
     embed(m->style, SBIR_MIN(m->max_batch, 1024), x, B, m->Ds, out);
 }

@@ -61,6 +61,13 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, str
 /* Embeds B inputs (B, 3, S, S) in chunks of max_batch, inference mode: content out (B, Dc) (see
  * class_weight), style out (B, Ds) L2-normalised. */
 void model_embed_content(sbir_model *m, const float *x, int B, float *out);
+/* A sketch query's structure features (B, out_dim): the mean of those of the sketch and of its mirror
+ * image (a drawing and its mirror show the same object; PACS test sketch mAP +0.007). x (B, 3, S, S);
+ * batches of n->max_batch, so a network built for batch 1 works too. */
+void model_sketch_features(net *n, const float *x, int B, float *out);
+/* model_embed_content for sketch queries: features as model_sketch_features. Every path that embeds a
+ * sketch (the library, the server, eval, calibration) goes through one of these two. */
+void model_embed_sketch_content(sbir_model *m, const float *x, int B, float *out);
 /* The content embedding (B, Df + (class_weight > 0 ? C : 0)) from structure features f (B, Df). */
 void model_content_from_features(const sbir_model *m, const float *f, int B, float class_weight, float *out);
 /* Sets class_weight (>= 0) and the content embedding size Dc that follows from it. */
