@@ -35,8 +35,12 @@ extern int g_test_passed, g_test_failed, g_test_skipped;
               (double)(tol));                                                               \
     } while (0)
 
+/* SBIR_TEST_ONLY=name[,name...] runs only those tests of a program (e.g. one slow test under valgrind
+ * in a process of its own); unset, all. */
+int test_selected(const char *name);
 #define RUN(fn)                                \
     do {                                       \
+        if (!test_selected(#fn)) break;        \
         fprintf(stderr, "  %s\n", #fn);        \
         fn();                                  \
     } while (0)

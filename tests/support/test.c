@@ -64,3 +64,12 @@ double test_max_rel_diff(const float *a, const float *b, size_t n) {
     }
     return m / r;
 }
+
+int test_selected(const char *name) {
+    const char *only = getenv("SBIR_TEST_ONLY");
+    if (!only || !*only) return 1;
+    size_t n = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) return 1;
+    return 0;
+}
