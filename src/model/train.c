@@ -435,13 +435,14 @@ static void ema_parts(trainer *t, float *part[3], size_t len[3]) {
     part[2] = t->m->content_head, len[2] = (size_t)t->d.C * (t->m->Df + 1);
 }
 
-static void ema_copy(trainer *t, int to_ema) {
+/* buf (n_ema floats) <- the live weights (to_buf), or the live weights <- buf. */
+static void ema_copy(trainer *t, float *buf, int to_buf) {
     float *part[3];
     size_t len[3], at = 0;
     ema_parts(t, part, len);
     for (int i = 0; i < 3; at += len[i], i++)
-        memcpy(to_ema ? t->ema + at : part[i], to_ema ? part[i] : t->ema + at, sizeof(float) * len[i]);
-    if (!to_ema) net_params_changed(t->m->structure);
+        memcpy(to_buf ? buf + at : part[i], to_buf ? part[i] : buf + at, sizeof(float) * len[i]);
+    if (!to_buf) net_params_changed(t->m->structure);
 }
 
 /* After structure step k (0-based): the usual warm-up, so the random initial weights fade quickly. */
@@ -458,21 +459,15 @@ static void ema_update(trainer *t, int k) {
 
 /* End of the structure phase: validate the average too and keep whichever does better. */
 static double ema_choose(trainer *t, double last_val) {
-    float *saved = mallocCheck(sizeof(float) * t->n_ema), *tmp = t->ema;
-    t->ema = saved;
-    ema_copy(t, 1); /* the last weights, kept aside */
-    t->ema = tmp;
-    ema_copy(t, 0);
+    float *last = mallocCheck(sizeof(float) * t->n_ema);
+    ema_copy(t, last, 1);
+    ema_copy(t, t->ema, 0);
     double avg = validate(t, PH_STRUCTURE);
     if (!t->o.quiet)
         fprintf(stderr, "structure network: validation sketch mAP %.4f with the last weights, %.4f averaged: keeping the %s\n",
                 last_val, avg, avg >= last_val ? "average" : "last weights");
-    if (avg < last_val) {
-        t->ema = saved;
-        ema_copy(t, 0);
-        t->ema = tmp;
-    }
-    free(saved);
+    if (avg < last_val) ema_copy(t, last, 0);
+    free(last);
     return SBIR_MAX(avg, last_val);
 }
 
@@ -791,7 +786,7 @@ int train_run(const train_opts *o) {
     int rc = SBIR_ERR;
     double t0 = sbir_now();
     if (agree(&t, trainer_setup(&t)) != SBIR_OK || start_state(&t) != SBIR_OK) goto done;
-    if (t.ema && t.step == 0) ema_copy(&t, 1);
+    if (t.ema && t.step == 0) ema_copy(&t, t.ema, 1);
     const train_opts *to = &t.o; /* quiet on every process but 0 */
     if (!to->quiet)
         fprintf(stderr,
