@@ -16,7 +16,7 @@
 # without a summary: counted, not failed. Suppressions: tests/valgrind.supp (third-party code only).
 #
 # Environment: SBIR_UNDER_VALGRIND=1 is set for the tests (a few shorten their heaviest loops, see
-# RELIABILITY.md); VG_JOBS=N runs N groups of tests at once (default 1); VG_EXTRA adds valgrind options.
+# RELIABILITY.md); VG_JOBS=N runs N tests at once (default 1); VG_EXTRA adds valgrind options.
 set -u
 B=${BUILD:-build-vg}
 REAL=$(cd "$B" && pwd)
@@ -61,22 +61,21 @@ EOF
   wrapped+=("$LOGS/wrap/$name")
 done
 
+# A queue of tests, JOBS at a time, the slowest first (their times under memcheck here: test_train
+# about an hour, test_limits, test_browser, test_crash_safety and test_serve several minutes each), so
+# the workers finish together. Each test runs through its own run_tests.sh, its output in out/<test>.out.
+slow="test_train test_limits test_browser test_crash_safety test_serve test_collection test_shards test_index_cmd test_content_embedding test_net test_collection_integrity test_api test_search"
+queue=()
+for s in $slow; do for w in "${wrapped[@]}"; do [ "$(basename "$w")" = "$s" ] && queue+=("$w"); done; done
+for w in "${wrapped[@]}"; do case " $slow " in *" $(basename "$w") "*) ;; *) queue+=("$w") ;; esac; done
 start=$(date +%s)
-# JOBS groups, round robin, each through its own run_tests.sh
-pids=()
-for ((g = 0; g < JOBS; g++)); do
-  group=()
-  for ((i = g; i < ${#wrapped[@]}; i += JOBS)); do group+=("${wrapped[$i]}"); done
-  [ ${#group[@]} -eq 0 ] && continue
-  tests/run_tests.sh "${group[@]}" > "$LOGS/out/group$g.out" 2> "$LOGS/out/group$g.err" &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
+[ ${#queue[@]} -gt 0 ] && printf '%s\n' "${queue[@]}" | xargs -P "$JOBS" -I{} sh -c \
+  'n=$(basename "$1"); tests/run_tests.sh "$1" > "$2/out/$n.out" 2> "$2/out/$n.err"' _ {} "$LOGS"
 secs=$(( $(date +%s) - start ))
 
 # per-test lines, then what failed
-cat "$LOGS"/out/group*.out | grep -E '^test_[a-z0-9_]+ ' | sort
-cat "$LOGS"/out/group*.err | grep -E 'crashed or exited early|^\[[a-z_0-9]*\] FAIL' || true
+cat "$LOGS"/out/*.out | grep -E '^test_[a-z0-9_]+ ' | sort
+cat "$LOGS"/out/*.err | grep -E 'crashed or exited early|^\[[a-z_0-9]*\] FAIL' || true
 
 # the logs: any process with errors or definite leaks
 bad=0; procs=0; killed=0
@@ -91,9 +90,9 @@ for l in "$LOGS"/*.log; do
     grep -h -m1 -A12 -E '== (Invalid|Conditional|Use of unini|Syscall param|Mismatched|.* definitely lost|Source and destination)' "$l" | sed 's/^==[0-9]*== /    /' | head -14
   fi
 done
-totals=$(cat "$LOGS"/out/group*.out | grep '^tests: ' | awk '{p+=$2; f+=$4; s+=$6} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
+totals=$(cat "$LOGS"/out/*.out | grep '^tests: ' | awk '{p+=$2; f+=$4; s+=$6} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
 echo "valgrind: $procs processes checked ($killed ended without a summary: killed on purpose or still running), $bad with errors; logs in $LOGS"
 echo "tests under valgrind: $totals in ${secs}s"
-groups_ok=1
-for f in "$LOGS"/out/group*.out; do tail -1 "$f" | grep -q ' 0 failed' || groups_ok=0; done
-[ "$bad" -eq 0 ] && [ "$groups_ok" -eq 1 ]
+tests_ok=1
+for t in "${queue[@]}"; do f="$LOGS/out/$(basename "$t").out"; tail -1 "$f" 2> /dev/null | grep -q ' 0 failed' || tests_ok=0; done
+[ "$bad" -eq 0 ] && [ "$tests_ok" -eq 1 ]
