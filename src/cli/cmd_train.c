@@ -21,7 +21,7 @@ static void usage(FILE *out) {
             "  --epochs N          passes over the training images (default: chosen from the collection's size)\n"
             "  --structure-steps N, --style-steps N   step counts instead of --epochs\n"
             "  --batch N           batch size (default 64)\n"
-            "  --size N            input side in pixels (default 64)\n"
+            "  --size N            input side in pixels (default 48)\n"
             "  --lr X              AdamW learning rate, cosine schedule (default 0.004)\n"
             "  --margin X          triplet margin (default 0.2)\n"
             "  --label-smoothing X label smoothing of the structure network's class loss (default %g)\n"

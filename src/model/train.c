@@ -25,7 +25,7 @@ static const char *const k_phase_names[] = {"structure", "style-1", "style-2"};
 
 void train_opts_default(train_opts *o) {
     memset(o, 0, sizeof *o);
-    o->S = 64;
+    o->S = 48;
     o->batch = 64;
     o->seed = 1;
     o->structure_spec = MODEL_STRUCTURE_SPEC;
@@ -145,20 +145,22 @@ static int trainer_setup(trainer *t) {
     t->cell_img = bucket(t->tr_img, t->n_tr_img, img_cell, d->C * d->NS, &t->cell_img_n);
     free(img_cell);
 
-    /* Default length: about 25 passes over the training images for the structure network and 30 for
+    /* Default length: about 45 passes over the training images for the structure network and 30 for
      * the style network (on PACS 1200 style steps instead of 500 raised validation style accuracy from
      * 0.88 to 0.91), within bounds that keep small collections learning and big ones within the
-     * 15-minute budget on 2 cores: the 2652-image PACS subset here (2071 + 1243 steps, the c24 style
-     * network) trained in 754 s; the caps (2100 + 1250) hold the whole PACS (about 4200 training
-     * images) to about the same work, about 13 minutes on this 2-core AVX2 machine. More structure
-     * steps kept helping (2652 gave +0.017 test sketch mAP) but do not fit. */
+     * 15-minute budget on 2 cores. The budget buys steps rather than pixels: at the default 48x48
+     * input a structure step costs 0.6 of a 64x64 one, and on the PACS subset 3500 steps at 48x48
+     * validated better than 2071 at 64x64 (sketch mAP 0.671 vs 0.658; 5000 at 40x40: 0.638), in less
+     * time. The subset here (2652 training images) reaches the structure cap, and so does the whole
+     * PACS (about 4200 images, style steps capped too): about 11-12 minutes on this 2-core AVX2
+     * machine (RESULTS.md). */
     int half = t->B / 2;
     if (o->epochs > 0) {
         t->steps[PH_STRUCTURE] = SBIR_MAX(1, (int)(o->epochs * t->n_tr_img / half));
         int style = SBIR_MAX(2, (int)(o->epochs * t->n_tr_img / t->B));
         t->steps[PH_STYLE1] = style / 2, t->steps[PH_STYLE2] = style - style / 2;
     } else {
-        int sst = o->structure_steps ? o->structure_steps : clampi(25 * t->n_tr_img / half, 400, 2100);
+        int sst = o->structure_steps ? o->structure_steps : clampi(45 * t->n_tr_img / half, 400, 3500);
         int sty = o->style_steps ? o->style_steps : clampi(30 * t->n_tr_img / t->B, 200, 1250);
         t->steps[PH_STRUCTURE] = sst;
         t->steps[PH_STYLE1] = sty / 2, t->steps[PH_STYLE2] = sty - sty / 2;

@@ -27,7 +27,7 @@
 
 typedef struct {
     const char *collection, *out;
-    int S;                      /* input size (default 64) */
+    int S;                      /* input size (default 48) */
     int batch;                  /* per step (default 64) */
     int structure_steps, style_steps; /* 0: chosen from the collection's size */
     double epochs;              /* > 0: overrides both step counts: epochs over the training images */
