@@ -56,10 +56,10 @@ static char *make_tmpdir(void) {
     return d;
 }
 
-/* The untrained default model (S 64, the synthetic collection's labels), saved to dir/model. */
+/* The untrained default model (default input size, the synthetic collection's labels), saved to dir/model. */
 static int default_model(const char *dir, char *path, size_t n) {
     snprintf(path, n, "%s/model.safetensors", dir);
-    sbir_model *m = model_create(64, SYNTH_N_CLASSES, (char **)synth_classes, SYNTH_N_STYLES, (char **)synth_styles,
+    sbir_model *m = model_create(MODEL_SIZE, SYNTH_N_CLASSES, (char **)synth_classes, SYNTH_N_STYLES, (char **)synth_styles,
                                  MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC, API_MAX_BATCH, NET_BACKEND_DNNL);
     if (!m) return SBIR_ERR;
     net_init(m->structure, 1);

@@ -206,7 +206,7 @@ int cmd_demo(int argc, char **argv) {
         /* measured: this smaller network reaches sketch mAP 0.99 on the demo's validation split */
         to.structure_spec = MODEL_DEMO_STRUCTURE_SPEC, to.style_spec = MODEL_DEMO_STYLE_SPEC;
         to.structure_steps = 1500, to.style_steps = 600;
-        to.S = 64; /* the built-in collection's figures were measured at 64x64 */
+        to.S = MODEL_DEMO_SIZE; /* the built-in collection's figures were measured at 64x64 */
         to.lr = 2e-3f; /* the demo's figures in RESULTS.md were measured with this rate */
         if (train_run(&to) != SBIR_OK) return cli_fail_last();
     }

@@ -25,7 +25,7 @@ static const char *const k_phase_names[] = {"structure", "style-1", "style-2"};
 
 void train_opts_default(train_opts *o) {
     memset(o, 0, sizeof *o);
-    o->S = 48;
+    o->S = MODEL_SIZE;
     o->batch = 64;
     o->seed = 1;
     o->structure_spec = MODEL_STRUCTURE_SPEC;
