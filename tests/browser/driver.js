@@ -8,6 +8,10 @@
 'use strict';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Under valgrind (SBIR_UNDER_VALGRIND=1: the server is 20-50x slower) every wait is stretched 5x, as
+// test_serve's time bounds are; nothing else changes.
+const STRETCH = /^[1-9]/.test(process.env.SBIR_UNDER_VALGRIND || '') ? 5 : 1;
+const ms = (t) => t * STRETCH;
 
 // What both drivers do the same way (their page objects share these methods).
 class Page {
@@ -40,7 +44,7 @@ class Page {
   sleep(ms) { return sleep(ms); }
   on(ev, f) { this.raw.on(ev, f); }
   off(ev, f) { this.raw.off(ev, f); }
-  waitResponse(pred, timeout = 15000) { return this.raw.waitForResponse(pred, { timeout }); }
+  waitResponse(pred, timeout = 15000) { return this.raw.waitForResponse(pred, { timeout: ms(timeout) }); }
   press(key) { return this.raw.keyboard.press(key); }
   screenshot(file, fullPage = false) { return this.raw.screenshot({ path: file, fullPage }); }
   mouseMove(x, y, steps = 1) { return this.raw.mouse.move(x, y, { steps }); }
@@ -52,8 +56,8 @@ class Page {
 // ------------------------------------------------------------------ Chromium (Playwright, CDP)
 
 class PlaywrightPage extends Page {
-  waitFor(sel, timeout = 10000) { return this.raw.waitForSelector(sel, { timeout }); }
-  waitFn(fn, arg, timeout = 10000) { return this.raw.waitForFunction(fn, arg, { timeout }); }
+  waitFor(sel, timeout = 10000) { return this.raw.waitForSelector(sel, { timeout: ms(timeout) }); }
+  waitFn(fn, arg, timeout = 10000) { return this.raw.waitForFunction(fn, arg, { timeout: ms(timeout) }); }
   click(sel) { return this.raw.click(sel); }
   // "networkidle": no request for 500 ms.
   idle() { return this.raw.waitForLoadState('networkidle'); }
@@ -72,7 +76,7 @@ async function chromium(executable) {
   const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
   // launch() gives the browser a fresh temporary profile (user data dir) of its own, removed on close.
-  const browser = await pw.chromium.launch({ executablePath: executable, headless: true, args, timeout: 60000 });
+  const browser = await pw.chromium.launch({ executablePath: executable, headless: true, args, timeout: ms(60000) });
   return {
     name: 'chromium',
     version: browser.version(),
@@ -87,13 +91,13 @@ async function chromium(executable) {
 // ------------------------------------------------------------------ Firefox (Puppeteer, WebDriver BiDi)
 
 class PuppeteerPage extends Page {
-  waitFor(sel, timeout = 10000) { return this.raw.waitForSelector(sel, { timeout, visible: true }); }
-  waitFn(fn, arg, timeout = 10000) { return this.raw.waitForFunction(fn, { timeout, polling: 'raf' }, arg); }
+  waitFor(sel, timeout = 10000) { return this.raw.waitForSelector(sel, { timeout: ms(timeout), visible: true }); }
+  waitFn(fn, arg, timeout = 10000) { return this.raw.waitForFunction(fn, { timeout: ms(timeout), polling: 'raf' }, arg); }
   async click(sel) {
-    await this.raw.waitForSelector(sel, { timeout: 10000, visible: true });
+    await this.raw.waitForSelector(sel, { timeout: ms(10000), visible: true });
     await this.raw.click(sel);
   }
-  idle() { return this.raw.waitForNetworkIdle({ idleTime: 500, timeout: 15000 }); }
+  idle() { return this.raw.waitForNetworkIdle({ idleTime: 500, timeout: ms(15000) }); }
   // BiDi gives a request's body on demand (request.postData() is CDP-only).
   async postData(resp) { return (await resp.request().fetchPostData()) || ''; }
   // One finger: WebDriver BiDi pointer actions of type "touch" (pointer events with pointerType touch).
@@ -109,7 +113,7 @@ async function firefox(executable) {
   const pp = require('puppeteer-core');
   // A fresh temporary profile, removed on close; -headless (MOZ_HEADLESS) needs no display.
   const browser = await pp.launch({
-    browser: 'firefox', executablePath: executable, headless: true, timeout: 60000, protocolTimeout: 60000,
+    browser: 'firefox', executablePath: executable, headless: true, timeout: ms(60000), protocolTimeout: ms(60000),
     extraPrefsFirefox: { 'network.proxy.type': 0, 'browser.safebrowsing.malware.enabled': false, 'browser.safebrowsing.phishing.enabled': false },
   });
   return {
