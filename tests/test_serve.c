@@ -383,8 +383,10 @@ static void *trickle_main(void *p) {
  * served, and the server is healthy afterwards. */
 static void test_slowloris(void) {
     /* Under valgrind (about 30x slower, threads serialised) a search takes seconds: every time here
-     * (deadlines, trickle gaps, bounds) is stretched by the same factor so the test asks the same. */
-    const double S = getenv("SBIR_UNDER_VALGRIND") && atoi(getenv("SBIR_UNDER_VALGRIND")) ? 5.0 : 1.0;
+     * (deadlines, trickle gaps, bounds) is stretched by the same factor so the test asks the same.
+     * 10x: at 5x, with another memcheck job on the other core, the kept-alive connection's first
+     * request waited behind searches long enough to be cut at 13.4 s against a bound of 12.5. */
+    const double S = getenv("SBIR_UNDER_VALGRIND") && atoi(getenv("SBIR_UNDER_VALGRIND")) ? 10.0 : 1.0;
     srv_opts o;
     srv_opts_default(&o);
     o.index_path = g_fx.index, o.model_path = g_fx.model, o.port = 0, o.workers = 1;
