@@ -34,7 +34,7 @@ static int have_module(const char *pkg) {
 }
 
 /* Under valgrind (SBIR_UNDER_VALGRIND=1) the server is 20-50x slower: the scenario's waits
- * (driver.js) and its overall limit are stretched 5x, as test_serve's are. */
+ * (driver.js), its overall limit and the server's queue wait are stretched 5x. */
 static int time_stretch(void) {
     const char *v = getenv("SBIR_UNDER_VALGRIND");
     return v && atoi(v) ? 5 : 1;
@@ -68,6 +68,7 @@ static void run_page_test(const char *name, const char *exe, const char *pkg, co
     srv_opts o;
     srv_opts_default(&o);
     o.index_path = g_fx.index, o.model_path = g_fx.model, o.port = 0, o.workers = 2;
+    o.queue_wait_ms *= time_stretch(); /* a search waiting longer is shed (503), an error in the page */
     srv *s = srv_start(&o);
     CHECK(s != NULL, "start: %s", sbir_last_error());
     if (!s) return;

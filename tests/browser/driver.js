@@ -130,4 +130,5 @@ async function firefox(executable) {
 }
 
 exports.launch = (name, executable) => (name === 'firefox' ? firefox(executable) : chromium(executable));
+exports.ms = ms; // a wait in ms, stretched under valgrind
 exports.modules = { chromium: 'playwright-core', firefox: 'puppeteer-core' };

@@ -101,7 +101,7 @@ async function searchDuring(page, pred, action) {
   };
   page.on('response', onResp);
   await action();
-  const deadline = Date.now() + 15000;
+  const deadline = Date.now() + driver.ms(15000);
   while (bodies.length === 0 && Date.now() < deadline) await page.sleep(50);
   page.off('response', onResp);
   return bodies.length ? bodies[bodies.length - 1] : {};
