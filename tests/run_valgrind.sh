@@ -12,8 +12,9 @@
 # Every process writes its own log, $BUILD/valgrind/<test>[.sbir].<pid>.log. Any memcheck error or
 # definitely lost block fails the run: valgrind's exit status 99 fails a test that checks its child's
 # status, and the logs are scanned afterwards anyway (a test that expects `sbir` to fail would not
-# notice valgrind's status). Processes killed on purpose (test_crash_safety's SIGKILLs) leave logs
-# without a summary: counted, not failed. Suppressions: tests/valgrind.supp (third-party code only).
+# notice valgrind's status). A forked child that execs another program (popen, system: sh, node,
+# mpirun) and a process killed on purpose (test_crash_safety's SIGKILLs) leave logs without a
+# summary: counted, not failed. Suppressions: tests/valgrind.supp (third-party code only).
 #
 # Environment: SBIR_UNDER_VALGRIND=1 is set for the tests (a few shorten their heaviest loops, see
 # RELIABILITY.md); VG_JOBS=N runs N tests at once (default 1); VG_EXTRA adds valgrind options.
@@ -91,7 +92,7 @@ for l in "$LOGS"/*.log; do
   fi
 done
 totals=$(cat "$LOGS"/out/*.out | grep '^tests: ' | awk '{p+=$2; f+=$4; s+=$6} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
-echo "valgrind: $procs processes checked ($killed ended without a summary: killed on purpose or still running), $bad with errors; logs in $LOGS"
+echo "valgrind: $procs processes checked ($killed without a summary: forked children that exec'd another program, or killed on purpose), $bad with errors; logs in $LOGS"
 echo "tests under valgrind: $totals in ${secs}s"
 tests_ok=1
 for t in "${queue[@]}"; do f="$LOGS/out/$(basename "$t").out"; tail -1 "$f" 2> /dev/null | grep -q ' 0 failed' || tests_ok=0; done
