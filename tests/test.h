@@ -54,6 +54,10 @@ const char *test_data_dir(void); /* ../shared/data or $SBIR_SHARED_DATA, NULL if
         fputc('\n', stderr);                        \
     } while (0)
 
+/* 1 when the tests run under valgrind (SBIR_UNDER_VALGRIND set and not "0", tests/run_valgrind.sh):
+ * memcheck is 20-50x slower, so the few tests with time bounds or heavy loops stretch or thin them. */
+int test_under_valgrind(void);
+
 /* A fresh empty directory under $TMPDIR for the test's files (removed by the runner). */
 const char *test_tmpdir(void);
 

@@ -35,10 +35,7 @@ static int have_module(const char *pkg) {
 
 /* Under valgrind (SBIR_UNDER_VALGRIND=1) the server is 20-50x slower: the scenario's waits
  * (driver.js), its overall limit and the server's queue wait are stretched 5x. */
-static int time_stretch(void) {
-    const char *v = getenv("SBIR_UNDER_VALGRIND");
-    return v && atoi(v) ? 5 : 1;
-}
+static int time_stretch(void) { return test_under_valgrind() ? 5 : 1; }
 
 static fx_paths g_fx;
 static int g_fx_made; /* 1 made, -1 failed */
@@ -85,8 +82,8 @@ static void run_page_test(const char *name, const char *exe, const char *pkg, co
     mkdir(home, 0700);
     snprintf(cmd, sizeof cmd,
              "HOME='%s' MOZ_HEADLESS=1 SBIR_URL=http://127.0.0.1:%d/ SBIR_FIXTURE='%s' SBIR_SHOTS='%s' "
-             "SBIR_BROWSER=%s SBIR_BROWSER_BIN='%s' timeout %d node tests/browser/search_test.js 2>&1",
-             home, srv_port(s), g_fx.sketch, shots, name, exe, 240 * time_stretch());
+             "SBIR_BROWSER=%s SBIR_BROWSER_BIN='%s' SBIR_TIME_STRETCH=%d timeout %d node tests/browser/search_test.js 2>&1",
+             home, srv_port(s), g_fx.sketch, shots, name, exe, time_stretch(), 240 * time_stretch());
     FILE *p = popen(cmd, "r");
     CHECK(p != NULL, "cannot run node");
     char line[2048];

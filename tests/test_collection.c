@@ -288,8 +288,7 @@ static void test_atomic_build(void) {
 
 static void test_bulk_speed(void) {
     /* Under valgrind (about 30x slower) the time bound means nothing: 10k rows, no bound. */
-    const char *vg = getenv("SBIR_UNDER_VALGRIND");
-    const int N = vg && *vg && strcmp(vg, "0") ? 10000 : 100000;
+    const int N = test_under_valgrind() ? 10000 : 100000;
     const char *path = tmp_path("bulk.sqlite");
     double t0 = sbir_now();
     sbir_collection *c = collection_create(path, test_tmpdir());

@@ -242,8 +242,7 @@ static void test_every_byte(void) {
     for (size_t i = 0; i < SBIR_ARRAY_LEN(values); i++) mark(live, buf, n, values[i]);
     size_t n_live = 0;
     for (size_t i = 0; i < n; i++) n_live += live[i];
-    const char *vg = getenv("SBIR_UNDER_VALGRIND");
-    int thin = vg && *vg && strcmp(vg, "0") ? 7 : 1, candidates = 0;
+    int thin = test_under_valgrind() ? 7 : 1, candidates = 0;
     int flips = 0, refused = 0, mismatch = 0, read_failed = 0, same = 0, different = 0, live_flips = 0,
         live_caught = 0, unclear = 0;
     test_write_file(bad, buf, n);

@@ -656,8 +656,7 @@ static void state_of(const char *dir, long long mid, char *status, size_t cap) {
 /* Under valgrind (SBIR_UNDER_VALGRIND=1, about 30x slower) a download that should fit in the client's
  * 1 s timeout may not: the BAM! tests scale that timeout, and the route meant to exceed it, by 4. */
 static double slow_factor(void) {
-    const char *v = getenv("SBIR_UNDER_VALGRIND");
-    return v && *v && strcmp(v, "0") ? 4.0 : 1.0;
+    return test_under_valgrind() ? 4.0 : 1.0;
 }
 
 static void bam_opts(fetch_bam_opts *o, const char *db, const char *out) {

@@ -386,7 +386,7 @@ static void test_slowloris(void) {
      * (deadlines, trickle gaps, bounds) is stretched by the same factor so the test asks the same.
      * 10x: at 5x, with another memcheck job on the other core, the kept-alive connection's first
      * request waited behind searches long enough to be cut at 13.4 s against a bound of 12.5. */
-    const double S = getenv("SBIR_UNDER_VALGRIND") && atoi(getenv("SBIR_UNDER_VALGRIND")) ? 10.0 : 1.0;
+    const double S = test_under_valgrind() ? 10.0 : 1.0;
     srv_opts o;
     srv_opts_default(&o);
     o.index_path = g_fx.index, o.model_path = g_fx.model, o.port = 0, o.workers = 1;

@@ -25,12 +25,7 @@ static int make_collection(void) {
  * 1 h 40 min), so the tests train and embed with the plain C backend there: the same trainer,
  * checkpoints and assertions, on code memcheck runs at its usual 20-50x. test_nn_dnnl and the other
  * tests cover the oneDNN paths under valgrind. */
-static net_backend test_backend(void) {
-    const char *v = getenv("SBIR_UNDER_VALGRIND");
-    return v && *v && strcmp(v, "0") ? NET_BACKEND_REF : NET_BACKEND_DNNL;
-}
-
-static int under_valgrind(void) { return test_backend() == NET_BACKEND_REF; }
+static net_backend test_backend(void) { return test_under_valgrind() ? NET_BACKEND_REF : NET_BACKEND_DNNL; }
 
 static void small_opts(train_opts *o, const char *out) {
     train_opts_default(o);
@@ -40,7 +35,7 @@ static void small_opts(train_opts *o, const char *out) {
     o->structure_spec = "c16,p,c32,p,c64,p,g,l32";
     o->style_spec = "c16,p,c32,p,c32,g,l16";
     o->structure_steps = 150, o->style_steps = 80;
-    if (under_valgrind()) o->structure_steps = 60, o->style_steps = 30; /* the same margins hold */
+    if (test_under_valgrind()) o->structure_steps = 60, o->style_steps = 30; /* the same margins hold */
 }
 
 static void test_training_beats_chance(void) {
@@ -76,7 +71,7 @@ static void fingerprint_of(const char *path, char out[17]) {
 /* The determinism tests compare models, not accuracy: under valgrind they train for fewer steps. */
 static void determinism_opts(train_opts *o, const char *out) {
     small_opts(o, out);
-    if (under_valgrind()) o->structure_steps = 20, o->style_steps = 10;
+    if (test_under_valgrind()) o->structure_steps = 20, o->style_steps = 10;
 }
 
 static void test_same_seed_same_model_and_resume(void) {
@@ -84,7 +79,7 @@ static void test_same_seed_same_model_and_resume(void) {
     snprintf(a, sizeof a, "%s/m1.safetensors", test_tmpdir());
     snprintf(b, sizeof b, "%s/m2.safetensors", test_tmpdir());
     train_opts o;
-    if (under_valgrind()) { /* m1 was trained for the beats-chance test's longer run */
+    if (test_under_valgrind()) { /* m1 was trained for the beats-chance test's longer run */
         snprintf(a, sizeof a, "%s/m1-short.safetensors", test_tmpdir());
         determinism_opts(&o, a);
         CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
@@ -120,7 +115,7 @@ static void test_ema_and_smoothing_resume(void) {
     char a[4300], b[4300], fa[17], fb[17], fp[17];
     snprintf(a, sizeof a, "%s/ema1.safetensors", test_tmpdir());
     snprintf(b, sizeof b, "%s/ema2.safetensors", test_tmpdir());
-    int structure = under_valgrind() ? 20 : 40, style = under_valgrind() ? 6 : 10;
+    int structure = test_under_valgrind() ? 20 : 40, style = test_under_valgrind() ? 6 : 10;
     train_opts o;
     small_opts(&o, a);
     o.structure_steps = structure, o.style_steps = style, o.ema = 0.9f, o.label_smoothing = 0.1f;

@@ -32,6 +32,11 @@ const char *test_data_dir(void) {
     return NULL;
 }
 
+int test_under_valgrind(void) {
+    const char *v = getenv("SBIR_UNDER_VALGRIND");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 const char *test_tmpdir(void) {
     static char dir[4096];
     if (dir[0]) return dir;
