@@ -130,7 +130,7 @@ static int fx_make(const char *dir, fx_paths *p) {
                 if (image_write_png(paths[n], rgb, FX_SIDE, FX_SIDE, 3) != SBIR_OK) rc = -1;
                 /* style: the network's, of the image as it looks; content: the network's, of the
                  * same drawing in black ink, i.e. the embedding a colour-blind (well trained)
-                 * structure network would give; a random one is not colour-blind, */
+                 * structure network would give (a random one is not colour-blind). */
                 sbir_image im = {FX_SIDE, FX_SIDE, rgb}, sq = {0};
                 image_fit(&im, S, IMAGE_FIT_PAD, &sq);
                 input_from_rgb(sq.rgb, S, x);
@@ -140,8 +140,8 @@ static int fx_make(const char *dir, fx_paths *p) {
                 image_fit(&im, S, IMAGE_FIT_PAD, &sq);
                 input_from_rgb(sq.rgb, S, x);
                 image_free(&sq);
-                /* and mirror-invariant, as a trained one nearly is: queries are embedded with their
-                 * mirror image (model.h), and a random network is far from symmetric */
+                /* Content is also mirror-invariant, as a trained network nearly is: queries are
+                 * embedded with their mirror image (model.h); a random network is far from symmetric. */
                 model_embed_sketch_content(m, x, 1, content + (size_t)n * m->Dc);
                 items[n] = (sbir_index_item){1000 + n, c, st};
             }
