@@ -477,6 +477,67 @@ static void test_triplet(void) {
     triplet_case("triplet style cross-set batch-all", 0, TRIPLET_BATCH_ALL, LABELS_STYLE);
 }
 
+/* The training loop's batch-all op (no triplet list) against the list-based reference above: the same
+ * loss and active fraction bit for bit, the same gradient up to summation order, for class and style
+ * masks, sizes from 1 to a training batch, and margins from "nothing active" to "everything active".
+ * The reference's gradient is itself checked against finite differences in triplet_case. */
+static void batch_all_case(int N, int D, int labels_kind, float margin) {
+    float *e = uniform((size_t)N * D, -1.0f, 1.0f);
+    l2norm_forward(e, NULL, e, 1e-12f, N, D);
+    int *content = mallocCheck(sizeof(int) * (size_t)N), *style = mallocCheck(sizeof(int) * (size_t)N);
+    for (int i = 0; i < N; i++) content[i] = (int)rng_below(&g_rng, 5), style[i] = (int)rng_below(&g_rng, 3);
+    unsigned char *pos = mallocCheck((size_t)N * N), *neg = mallocCheck((size_t)N * N);
+    if (labels_kind == LABELS_CLASS) triplet_masks_class(pos, neg, content, content, N, N, 1);
+    else triplet_masks_style(pos, neg, content, style, content, style, N, N, 1);
+    float *dist = mallocCheck(sizeof(float) * (size_t)N * N), *w = mallocCheck(sizeof(float) * (size_t)N * N);
+    sqdist_matrix(dist, e, e, N, N, D);
+    sbir_triplet *t = mallocCheck(sizeof(sbir_triplet) * triplet_mine_capacity(TRIPLET_BATCH_ALL, N, N));
+    size_t nt = triplet_mine(t, dist, pos, neg, N, N, TRIPLET_BATCH_ALL, margin);
+    float frac_ref = -1, frac = -2;
+    float ref = triplet_loss_forward(&frac_ref, e, e, t, nt, D, margin, 1);
+    float got = triplet_batch_all_forward(w, &frac, dist, pos, neg, N, margin);
+    const char *kind = labels_kind == LABELS_CLASS ? "class" : "style";
+    CHECK(got == ref && frac == frac_ref, "batch-all N=%d %s margin %g: loss %.9g vs %.9g, active %g vs %g", N, kind,
+          (double)margin, (double)got, (double)ref, (double)frac, (double)frac_ref);
+    float *g_ref = zeros((size_t)N * D), *g = uniform((size_t)N * D, -9, 9); /* overwritten, not added to */
+    triplet_loss_backward(g_ref, g_ref, e, e, t, nt, N, N, D, margin, 1, 0.7f);
+    triplet_batch_all_backward(g, e, w, N, D, 0.7f);
+    double err = 0, scale = 1e-6;
+    for (size_t i = 0; i < (size_t)N * D; i++) {
+        err = fmax(err, fabs((double)g[i] - g_ref[i]));
+        scale = fmax(scale, fabs((double)g_ref[i]));
+    }
+    CHECK(err <= 1e-5 * scale + 1e-7, "batch-all N=%d %s margin %g: gradient differs by %g (scale %g)", N, kind,
+          (double)margin, err, scale);
+    free(e), free(content), free(style), free(pos), free(neg), free(dist), free(w), free(t), free(g_ref), free(g);
+}
+
+static void test_triplet_batch_all(void) {
+    const int sizes[] = {1, 2, 7, 24, 64};
+    const float margins[] = {0.0f, 0.2f, 1.0f, 10.0f};
+    for (size_t i = 0; i < SBIR_ARRAY_LEN(sizes); i++)
+        for (size_t k = 0; k < SBIR_ARRAY_LEN(margins); k++) {
+            batch_all_case(sizes[i], 16, LABELS_CLASS, margins[k]);
+            batch_all_case(sizes[i], 16, LABELS_STYLE, margins[k]);
+        }
+    /* the first two dimensions of a 2-D set: every hinge known by hand */
+    float e[8] = {0, 0, 1, 0, 0, 2, 3, 0}, dist[16], w[16], g[8];
+    int lab[4] = {0, 0, 1, 1};
+    unsigned char pos[16], neg[16];
+    triplet_masks_class(pos, neg, lab, lab, 4, 4, 1);
+    sqdist_matrix(dist, e, e, 4, 4, 2);
+    float frac;
+    /* d01 = 1, d02 = 4, d03 = 9, d12 = 5, d13 = 4, d23 = 13; margin 2: hinges (a,p,n) 0,1,2: -1; 0,1,3: -6;
+     * 1,0,2: -2; 1,0,3: -1; 2,3,0: 11; 2,3,1: 10; 3,2,0: 6; 3,2,1: 11 -> 4 active of 8, mean 9.5 */
+    CHECK_NEAR(triplet_batch_all_forward(w, &frac, dist, pos, neg, 4, 2.0f), 9.5, 1e-6);
+    CHECK_NEAR(frac, 0.5, 1e-7);
+    triplet_batch_all_backward(g, e, w, 4, 2, 1.0f);
+    /* anchor 2 (0,2): triplets (2,3,0), (2,3,1): dL/de2 = [2(e0 - e3) + 2(e1 - e3) + (from 3,2,0 and 3,2,1)
+     * 2(e2 - e3) * 2] / 4 = [(-6,0) + (-4,0) + 2 (-6,4)] / 4 = (-5.5, 2) */
+    CHECK_NEAR(g[4], -5.5, 1e-5);
+    CHECK_NEAR(g[5], 2.0, 1e-5);
+}
+
 int main(void) {
     /* thousands of tiny forwards: one thread avoids OpenMP barrier spinning on a busy machine */
     omp_set_num_threads(1);
@@ -492,5 +553,6 @@ int main(void) {
     RUN(test_softmax_xent);
     RUN(test_softmax_xent_smooth);
     RUN(test_triplet);
+    RUN(test_triplet_batch_all);
     return test_summary();
 }

@@ -70,7 +70,7 @@ typedef struct {
     int **cls_img, *cls_img_n, **cls_sk, *cls_sk_n, **cell_img, *cell_img_n;
     float *x, *df, *dtmp, *e, *de, *norm, *logits, *probs, *dlogits;
     int *labels, *labels2, *cells;
-    sbir_triplet *trip;
+    float *pair_w; /* (B, B) the batch-all loss's pair weights */
     unsigned char *pos, *neg;
     float *dist;
     uint8_t *rgb, *grey;
@@ -194,7 +194,7 @@ static int trainer_setup(trainer *t) {
     t->labels = mallocCheck(sizeof(int) * (size_t)B);
     t->labels2 = mallocCheck(sizeof(int) * (size_t)B);
     t->cells = mallocCheck(sizeof(int) * (size_t)B);
-    t->trip = mallocCheck(sizeof(sbir_triplet) * triplet_mine_capacity(TRIPLET_BATCH_ALL, B, B));
+    t->pair_w = mallocCheck(sizeof(float) * (size_t)B * B);
     t->pos = mallocCheck((size_t)B * B);
     t->neg = mallocCheck((size_t)B * B);
     t->dist = mallocCheck(sizeof(float) * (size_t)B * B);
@@ -224,7 +224,7 @@ static void trainer_free(trainer *t) {
     free(t->tr_img), free(t->tr_sk), free(t->va_img), free(t->va_sk);
     free(t->x), free(t->df), free(t->dtmp), free(t->e), free(t->de), free(t->norm);
     free(t->logits), free(t->probs), free(t->dlogits), free(t->labels), free(t->labels2), free(t->cells);
-    free(t->trip), free(t->pos), free(t->neg), free(t->dist), free(t->rgb), free(t->grey), free(t->hist);
+    free(t->pair_w), free(t->pos), free(t->neg), free(t->dist), free(t->rgb), free(t->grey), free(t->hist);
     free(t->item), free(t->fg), free(t->ema);
     head_free(&t->content_head);
     head_free(&t->style_head);
@@ -334,9 +334,8 @@ static float triplet_term(trainer *t, const float *f, int D, int style_masks, fl
     if (style_masks) triplet_masks_style(t->pos, t->neg, t->labels, t->labels2, t->labels, t->labels2, B, B, 1);
     else triplet_masks_class(t->pos, t->neg, t->labels, t->labels, B, B, 1);
     sqdist_matrix(t->dist, t->e, t->e, B, B, D);
-    size_t nt = triplet_mine(t->trip, t->dist, t->pos, t->neg, B, B, TRIPLET_BATCH_ALL, t->o.margin);
-    float loss = triplet_loss_forward(active, t->e, t->e, t->trip, nt, D, t->o.margin, 1);
-    triplet_loss_backward(t->de, t->de, t->e, t->e, t->trip, nt, B, B, D, t->o.margin, 1, 1.0f);
+    float loss = triplet_batch_all_forward(t->pair_w, active, t->dist, t->pos, t->neg, B, t->o.margin);
+    triplet_batch_all_backward(t->de, t->e, t->pair_w, B, D, 1.0f);
     l2norm_backward(t->dtmp, t->de + lo * D, t->e + lo * D, t->norm + lo, t->nb, D);
     for (int i = 0; i < t->nb * D; i++) t->df[i] += t->dtmp[i];
     return loss;

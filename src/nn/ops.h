@@ -129,6 +129,14 @@ float triplet_loss_forward(float *active_frac, const float *anc, const float *ca
                            int D, float margin, int mean_over_active);
 void triplet_loss_backward(float *danc, float *dcand, const float *anc, const float *cand, const sbir_triplet *t,
                            size_t nt, int NA, int NC, int D, float margin, int mean_over_active, float dloss);
+/* Batch-all with mean_over_active = 1 on one set (anc == cand == e (N,D)) in O(N^2) memory and time
+ * O(N^3) comparisons + O(N^2 D), instead of a list of N^3 triplets: the loss and *active_frac equal
+ * triplet_mine(TRIPLET_BATCH_ALL) + triplet_loss_forward bit for bit. dist (N,N) from sqdist_matrix(e, e);
+ * pair_w (N,N) receives what the backward needs (each pair's weight in the mean of the active hinges).
+ * Backward overwrites de (N,D) with dloss * dL/de. */
+float triplet_batch_all_forward(float *pair_w, float *active_frac, const float *dist, const unsigned char *pos,
+                                const unsigned char *neg, int N, float margin);
+void triplet_batch_all_backward(float *de, const float *e, const float *pair_w, int N, int D, float dloss);
 
 /* Optimisers update param (n) in place from grad (n).
  * SGD (PyTorch semantics, no dampening): g = grad + wd * param; buf = momentum * buf + g;

@@ -152,3 +152,57 @@ void triplet_loss_backward(float *danc, float *dcand, const float *anc, const fl
         }
     }
 }
+
+/* The batch-all loss of one set without a triplet list. The hinge and the order of the sum are those of
+ * triplet_mine + triplet_loss_forward, so the loss and the active set are bit for bit theirs; only the
+ * gradient is summed in another order. Per anchor a, cnt[c] counts c's appearances in a's active
+ * triplets, +1 as the positive and -1 as the negative: the coefficient of d[a,c] in the summed hinges. */
+float triplet_batch_all_forward(float *pair_w, float *active_frac, const float *dist, const unsigned char *pos,
+                                const unsigned char *neg, int N, float margin) {
+    double total = 0.0;
+    size_t active = 0, nt = 0;
+    int *cnt = mallocCheck(sizeof(int) * (size_t)(N > 0 ? N : 1));
+    for (int a = 0; a < N; a++) {
+        const float *d = dist + (size_t)a * N;
+        const unsigned char *pa = pos + (size_t)a * N, *na = neg + (size_t)a * N;
+        memset(cnt, 0, sizeof(int) * (size_t)N);
+        size_t npos = 0, nneg = 0;
+        for (int c = 0; c < N; c++) npos += pa[c], nneg += na[c];
+        nt += npos * nneg;
+        for (int p = 0; p < N && nneg; p++) {
+            if (!pa[p]) continue;
+            for (int n = 0; n < N; n++) {
+                if (!na[n]) continue;
+                float h = margin + d[p] - d[n];
+                if (h > 0.0f) {
+                    total += h;
+                    active++;
+                    cnt[p]++, cnt[n]--;
+                }
+            }
+        }
+        for (int c = 0; c < N; c++) pair_w[(size_t)a * N + c] = (float)cnt[c];
+    }
+    free(cnt);
+    if (active_frac) *active_frac = nt ? (float)active / (float)nt : 0.0f;
+    float inv = active ? 1.0f / (float)active : 0.0f;
+    for (size_t i = 0; i < (size_t)N * N; i++) pair_w[i] *= inv;
+    return active ? (float)(total / (double)active) : 0.0f;
+}
+
+/* d(sum_ac w[a,c] |e_a - e_c|^2)/de_i = 2 sum_c (w[i,c] + w[c,i]) (e_i - e_c). */
+void triplet_batch_all_backward(float *de, const float *e, const float *pair_w, int N, int D, float dloss) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        float *g = de + (size_t)i * D;
+        const float *ei = e + (size_t)i * D;
+        memset(g, 0, sizeof(float) * (size_t)D);
+        for (int c = 0; c < N; c++) {
+            float w = pair_w[(size_t)i * N + c] + pair_w[(size_t)c * N + i];
+            if (w == 0.0f || c == i) continue;
+            w *= 2.0f * dloss;
+            const float *ec = e + (size_t)c * D;
+            for (int k = 0; k < D; k++) g[k] += w * (ei[k] - ec[k]);
+        }
+    }
+}
