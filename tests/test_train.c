@@ -8,6 +8,7 @@
 #include "model/evaluate.h"
 #include "model/model.h"
 #include "model/train.h"
+#include "nn/safetensors.h"
 #include "test.h"
 #include "support/tiny_collection.h"
 #include "util/common.h"
@@ -142,6 +143,96 @@ static void test_ema_and_smoothing_resume(void) {
     CHECK(train_run(&o) == SBIR_ERR && strstr(sbir_last_error(), "--label-smoothing"), "negative smoothing accepted");
 }
 
+/* The sketches' own batch norm (the default): the trained model's sketch network shares every weight
+ * with the structure network bit for bit and has batch norms of its own, which sketch queries go
+ * through; it survives a save and a load; --shared-bn trains without it; a file whose sketch batch
+ * norms do not match its spec is refused. */
+static void test_sketch_batch_norm(void) {
+    char a[4300], b[4300], c[4300];
+    snprintf(a, sizeof a, "%s/m1.safetensors", test_tmpdir()); /* test_training_beats_chance's */
+    snprintf(b, sizeof b, "%s/resaved.safetensors", test_tmpdir());
+    snprintf(c, sizeof c, "%s/shared.safetensors", test_tmpdir());
+    sbir_model *m = model_load(a, 8, test_backend(), NULL);
+    CHECK(m && m->structure_sketch && model_sketch_net(m) == m->structure_sketch, "no sketch network: %s",
+          m ? "" : sbir_last_error());
+    if (!m || !m->structure_sketch) {
+        model_free(m);
+        return;
+    }
+    net *n = m->structure, *k = m->structure_sketch;
+    int shared_equal = 1, bn_tensors = 0, bn_differ = 0;
+    for (int i = 0; i < n->n_tensors; i++) {
+        const net_tensor *t = &n->tensors[i];
+        const float *x = (t->buffer ? n->bufs : n->params) + t->offset, *y = (t->buffer ? k->bufs : k->params) + t->offset;
+        int same = memcmp(x, y, sizeof(float) * t->numel) == 0;
+        if (strstr(t->name, ".bn.")) bn_tensors++, bn_differ += !same;
+        else shared_equal &= same;
+    }
+    CHECK(shared_equal, "the sketch network's convolution or linear weights differ from the structure network's");
+    CHECK(bn_tensors > 0 && bn_differ == bn_tensors, "%d of %d batch-norm tensors differ", bn_differ, bn_tensors);
+    /* a sketch query goes through the sketch network */
+    int S = m->S;
+    float *x = mallocCheck(sizeof(float) * 3 * S * S), *via_model = mallocCheck(sizeof(float) * m->Dc),
+          *f = mallocCheck(sizeof(float) * m->Df), *via_image_net = mallocCheck(sizeof(float) * m->Dc);
+    for (int i = 0; i < 3 * S * S; i++) x[i] = (i / 7) % 5 == 0 ? -2.0f : 2.0f;
+    model_embed_sketch_content(m, x, 1, via_model);
+    model_sketch_features(m->structure, x, 1, f);
+    model_content_from_features(m, f, 1, m->class_weight, via_image_net);
+    CHECK(memcmp(via_model, via_image_net, sizeof(float) * m->Dc) != 0, "sketch embedded without its batch norms");
+    /* save, load: the same model */
+    CHECK(model_save(m, b, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    sbir_model *r = model_load(b, 8, test_backend(), NULL);
+    CHECK(r && r->structure_sketch && strcmp(r->fingerprint, m->fingerprint) == 0 &&
+              memcmp(r->structure_sketch->params, k->params, sizeof(float) * k->n_params) == 0 &&
+              memcmp(r->structure_sketch->bufs, k->bufs, sizeof(float) * k->n_bufs) == 0,
+          "the sketch batch norms did not survive a save and a load");
+    model_free(r);
+    free(x), free(via_model), free(f), free(via_image_net);
+    model_free(m);
+
+    /* a sketch batch norm missing, or one more value than the spec has: refused by name */
+    safetensors *st = safetensors_open(b);
+    CHECK(st != NULL, "%s", sbir_last_error());
+    if (!st) return;
+    const char *keys[] = {"format", "structure_spec", "style_spec", "input_size", "classes", "styles", "fusion"};
+    const char *meta[14];
+    for (int i = 0; i < 7; i++) meta[2 * i] = keys[i], meta[2 * i + 1] = safetensors_meta(st, keys[i]);
+    int nt = safetensors_count(st), kept = 0;
+    st_tensor *ts = mallocCheck(sizeof(st_tensor) * (size_t)(nt + 1));
+    for (int i = 0; i < nt; i++) {
+        const st_tensor *t = safetensors_at(st, i);
+        if (strcmp(t->name, "structure_sketch.layers.0.bn.running_var") != 0) ts[kept++] = *t;
+    }
+    CHECK(kept == nt - 1, "the test's tensor is not in the file");
+    CHECK(safetensors_write(c, ts, kept, meta, 7) == SBIR_OK, "%s", sbir_last_error());
+    CHECK(model_load(c, 8, NET_BACKEND_DNNL, NULL) == NULL && strstr(sbir_last_error(), "sketches' batch norms"),
+          "a file missing a sketch batch norm: %s", sbir_last_error());
+    static float extra[2];
+    ts[kept++] = *safetensors_get(st, "structure_sketch.layers.0.bn.running_var");
+    ts[kept++] = (st_tensor){"structure_sketch.extra", 1, {2}, extra};
+    CHECK(safetensors_write(c, ts, kept, meta, 7) == SBIR_OK, "%s", sbir_last_error());
+    CHECK(model_load(c, 8, NET_BACKEND_DNNL, NULL) == NULL && strstr(sbir_last_error(), "sketches' batch norms"),
+          "a file with an extra sketch tensor: %s", sbir_last_error());
+    safetensors_close(st);
+    free(ts);
+
+    /* --shared-bn: no sketch network, another model */
+    train_opts o;
+    determinism_opts(&o, c);
+    o.shared_bn = 1;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    sbir_model *sh = model_load(c, 8, test_backend(), NULL);
+    CHECK(sh && !sh->structure_sketch && model_sketch_net(sh) == sh->structure, "--shared-bn kept a sketch network");
+    model_free(sh);
+    /* a --shared-bn checkpoint is not resumed without it */
+    determinism_opts(&o, c);
+    o.shared_bn = 1, o.stop_after = 5;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    o.shared_bn = 0, o.resume = 1, o.stop_after = 0;
+    CHECK(train_run(&o) == SBIR_ERR && strstr(sbir_last_error(), "other settings"), "resumed across --shared-bn: %s",
+          sbir_last_error());
+}
+
 static void test_bad_inputs(void) {
     train_opts o;
     char out[4300];
@@ -165,6 +256,7 @@ int main(void) {
     RUN(test_training_beats_chance);
     RUN(test_same_seed_same_model_and_resume);
     RUN(test_ema_and_smoothing_resume);
+    RUN(test_sketch_batch_norm);
     RUN(test_bad_inputs);
     return test_summary();
 }

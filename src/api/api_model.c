@@ -70,7 +70,7 @@ sbir_status api_embed_grey(sbir_model_ctx *c, const uint8_t *grey, float *conten
     float *x = mallocCheck(sizeof(float) * 3 * (size_t)S * S);
     input_from_grey(grey, S, x);
     pthread_mutex_lock(&c->mu);
-    net_set_threads(m->structure, 1); /* one sketch: one thread, as api_embed_inputs */
+    net_set_threads(model_sketch_net(m), 1); /* one sketch: one thread, as api_embed_inputs */
     model_embed_sketch_content(m, x, 1, content);
     pthread_mutex_unlock(&c->mu);
     free(x);

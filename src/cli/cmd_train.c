@@ -27,6 +27,8 @@ static void usage(FILE *out) {
             "  --label-smoothing X label smoothing of the structure network's class loss (default %g)\n"
             "  --ema X             average the structure network's weights with this decay, keep the average\n"
             "                      if it validates better (default %g; 0: off)\n"
+            "  --shared-bn         one batch norm for sketches and images in the structure network (default:\n"
+            "                      each their own, with the same convolution weights)\n"
             "  --seed S            seed; the same seed gives the same model (default 1)\n"
             "  --resume            continue from MODEL.ckpt if it exists\n"
             "  --structure-spec S  structure network layers (default %s)\n"
@@ -38,8 +40,9 @@ static void usage(FILE *out) {
             "Data-parallel on several processes or machines (OpenMPI builds):\n"
             "  OMP_NUM_THREADS=T mpirun -np P sbir train --collection C --out M --batch B ...\n"
             "Every process prepares and runs B/P samples of each step's batch of B (B must be a multiple of\n"
-            "P), batch norm uses the statistics of the whole batch and the gradients are summed, so the\n"
-            "model is that of one process with batch B (up to float rounding). Process 0 prints, reads\n"
+            "2P: each share is half sketches, half images), batch norm uses the statistics of the whole\n"
+            "batch and the gradients are summed, so the model is that of one process with batch B (up to\n"
+            "float rounding). Process 0 prints, reads\n"
             "MODEL.ckpt for --resume and writes the files; every process needs the collection at the same\n"
             "path. Give each process its own cores: P x T <= cores per machine.\n",
             (double)d.label_smoothing, (double)d.ema, MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC);
@@ -62,7 +65,8 @@ int cmd_train(int argc, char **argv) {
         {"style-spec", required_argument, 0, 7},   {"backend", required_argument, 0, 8},
         {"eval-every", required_argument, 0, 9},   {"stop-after", required_argument, 0, 10},
         {"quiet", no_argument, 0, 'q'},            {"label-smoothing", required_argument, 0, 11},
-        {"ema", required_argument, 0, 12},         {0, 0, 0, 0}};
+        {"ema", required_argument, 0, 12},         {"shared-bn", no_argument, 0, 13},
+        {0, 0, 0, 0}};
     int c;
     long v;
     double f;
@@ -127,6 +131,7 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_float("train", "--ema", optarg, 0, 0.99999, &f)) return 2;
             o.ema = (float)f;
             break;
+        case 13: o.shared_bn = 1; break;
         case 'q': o.quiet = 1; break;
         default: return cli_usage_error("train", "unknown option");
         }

@@ -20,7 +20,7 @@ int model_calibrate(sbir_model *m, const dataset *d, const int *img, int ni, con
         *qcl = mallocCheck(sizeof(int) * (size_t)ns);
     int rc = SBIR_ERR;
     if (embed_features(m->structure, d, img, ni, EMBED_IMAGES, gf) != SBIR_OK ||
-        embed_features(m->structure, d, sk, ns, EMBED_SKETCHES, qf) != SBIR_OK ||
+        embed_features(model_sketch_net(m), d, sk, ns, EMBED_SKETCHES, qf) != SBIR_OK ||
         embed_items(m->style, d, img, ni, EMBED_IMAGES, gs) != SBIR_OK)
         goto done;
     for (int i = 0; i < ni; i++) gcl[i] = d->img_class[img[i]], gst[i] = d->img_style[img[i]];

@@ -43,7 +43,7 @@ int embed_items(net *n, const dataset *d, const int *idx, int count, int what, f
 
 int embed_items_content(sbir_model *m, const dataset *d, const int *idx, int count, int what, float *out) {
     float *f = mallocCheck(sizeof(float) * (size_t)(count ? count : 1) * m->Df);
-    int rc = embed_features(m->structure, d, idx, count, what, f);
+    int rc = embed_features(what == EMBED_SKETCHES ? model_sketch_net(m) : m->structure, d, idx, count, what, f);
     if (rc == SBIR_OK) model_content_from_features(m, f, count, m->class_weight, out);
     free(f);
     return rc;

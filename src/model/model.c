@@ -49,12 +49,31 @@ void model_free(sbir_model *m) {
     free_names(m->classes, m->C);
     free_names(m->styles, m->NS);
     net_free(m->structure);
+    net_free(m->structure_sketch);
     net_free(m->style);
     free(m->content_head);
     free(m->style_head);
     free(m->protos);
     free(m);
 }
+
+int model_add_sketch_bn(sbir_model *m) {
+    if (m->structure_sketch) return SBIR_OK;
+    const net *s = m->structure;
+    net *k = net_create(s->spec, s->in_c, s->in_h, s->in_w, s->max_batch, s->backend);
+    if (!k || net_copy_weights(k, s) != SBIR_OK) {
+        net_free(k);
+        return sbir_error_prefix("the sketches' structure network");
+    }
+    k->threads = s->threads;
+    m->structure_sketch = k;
+    return SBIR_OK;
+}
+
+net *model_sketch_net(const sbir_model *m) { return m->structure_sketch ? m->structure_sketch : m->structure; }
+
+/* The tensors a sketch network holds apart from the structure network: its batch norms'. */
+static int is_bn_tensor(const net_tensor *t) { return strstr(t->name, ".bn.") != NULL; }
 
 static char *names_json(char **names, int n) {
     cJSON *a = cJSON_CreateArray();
@@ -88,9 +107,10 @@ static int parse_names(const char *json, char ***out, int *n) {
 }
 
 /* The net's tensors (parameters and buffers) under a prefix. */
-static int add_net_tensors(const net *n, const char *prefix, st_tensor *t, char (*names)[96], int at) {
+static int add_net_tensors(const net *n, const char *prefix, st_tensor *t, char (*names)[96], int at, int bn_only) {
     for (int i = 0; i < n->n_tensors; i++) {
         const net_tensor *nt = &n->tensors[i];
+        if (bn_only && !is_bn_tensor(nt)) continue;
         snprintf(names[at], 96, "%s.%s", prefix, nt->name);
         t[at].name = names[at];
         t[at].ndim = nt->ndim;
@@ -101,10 +121,11 @@ static int add_net_tensors(const net *n, const char *prefix, st_tensor *t, char 
     return at;
 }
 
-static int load_net_tensors(net *n, const char *prefix, const safetensors *st, const char *path) {
+static int load_net_tensors(net *n, const char *prefix, const safetensors *st, const char *path, int bn_only) {
     char name[96];
     for (int i = 0; i < n->n_tensors; i++) {
         const net_tensor *nt = &n->tensors[i];
+        if (bn_only && !is_bn_tensor(nt)) continue;
         snprintf(name, sizeof name, "%s.%s", prefix, nt->name);
         const st_tensor *t = safetensors_get(st, name);
         if (!t) return sbir_error("%s: tensor %s is missing", path, name);
@@ -119,6 +140,7 @@ static int load_net_tensors(net *n, const char *prefix, const safetensors *st, c
 
 void model_compute_fingerprint(sbir_model *m) {
     uint32_t a = sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params);
+    if (m->structure_sketch) a = sbir_crc32(a, m->structure_sketch->params, sizeof(float) * m->structure_sketch->n_params);
     uint32_t b = sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params);
     b = sbir_crc32(b, m->protos, sizeof(float) * (size_t)m->NS * m->Ds);
     /* Only when used, so models without the posterior keep their fingerprints. */
@@ -131,11 +153,12 @@ void model_compute_fingerprint(sbir_model *m) {
 
 int model_save(const sbir_model *m, const char *path, const model_extra *extra, int n_extra, const char *const *meta,
                int n_meta) {
-    int cap = m->structure->n_tensors + m->style->n_tensors + 3 + n_extra;
+    int cap = 2 * m->structure->n_tensors + m->style->n_tensors + 3 + n_extra;
     st_tensor *t = callocCheck((size_t)cap, sizeof *t);
     char(*names)[96] = callocCheck((size_t)cap, sizeof *names);
-    int n = add_net_tensors(m->structure, "structure", t, names, 0);
-    n = add_net_tensors(m->style, "style", t, names, n);
+    int n = add_net_tensors(m->structure, "structure", t, names, 0, 0);
+    if (m->structure_sketch) n = add_net_tensors(m->structure_sketch, "structure_sketch", t, names, n, 1);
+    n = add_net_tensors(m->style, "style", t, names, n, 0);
     t[n++] = (st_tensor){"content_head", 2, {m->C, m->Df + 1}, m->content_head};
     t[n++] = (st_tensor){"style_head", 2, {m->style_head_rows, m->Ds + 1}, m->style_head};
     t[n++] = (st_tensor){"style_protos", 2, {m->NS, m->Ds}, m->protos};
@@ -187,30 +210,45 @@ static int copy_tensor(const safetensors *st, const char *name, float *dst, int6
     return SBIR_OK;
 }
 
+static uint64_t values_under(const safetensors *st, const char *prefix) {
+    uint64_t held = 0;
+    for (int i = 0; i < safetensors_count(st); i++) {
+        const st_tensor *t = safetensors_at(st, i);
+        if (strncmp(t->name, prefix, strlen(prefix)) != 0) continue;
+        uint64_t n = 1;
+        for (int d = 0; d < t->ndim; d++) n *= (uint64_t)t->shape[d];
+        held += n;
+    }
+    return held;
+}
+
 /* The file is untrusted: before building networks from its specs, check that it really holds their
  * parameters (a few KB must not be able to ask for gigabytes) and that their activations at this
- * batch size stay within reason. */
+ * batch size stay within reason. *sketch_bn: whether it holds the sketches' batch norms. */
 #define MODEL_MAX_ACTIVATION_BYTES ((size_t)8 << 30)
-static int check_specs(const safetensors *st, const char *path, const char *ss, const char *ys, int S, int max_batch) {
+static int check_specs(const safetensors *st, const char *path, const char *ss, const char *ys, int S, int max_batch,
+                       int *sketch_bn) {
     const char *specs[2] = {ss, ys}, *prefixes[2] = {"structure.", "style."};
-    size_t act_total = 0;
+    size_t act_total = 0, structure_bufs = 0, structure_act = 0;
     for (int k = 0; k < 2; k++) {
         size_t params, bufs, act;
         if (net_spec_cost(specs[k], 3, S, S, &params, &bufs, &act) != SBIR_OK)
             return sbir_error_prefix("%s: %s network", path, k ? "style" : "structure");
-        uint64_t held = 0;
-        for (int i = 0; i < safetensors_count(st); i++) {
-            const st_tensor *t = safetensors_at(st, i);
-            if (strncmp(t->name, prefixes[k], strlen(prefixes[k])) != 0) continue;
-            uint64_t n = 1;
-            for (int d = 0; d < t->ndim; d++) n *= (uint64_t)t->shape[d];
-            held += n;
-        }
+        uint64_t held = values_under(st, prefixes[k]);
         if (held != (uint64_t)params + bufs)
             return sbir_error("%s: the %s network's spec needs %zu values but the file holds %llu", path,
                               k ? "style" : "structure", params + bufs, (unsigned long long)held);
         act_total += act;
+        if (k == 0) structure_bufs = bufs, structure_act = act;
     }
+    /* batch norm is the only layer with buffers (running mean and variance), as many as its scale and
+     * shift: the sketches' batch norms hold twice the structure network's buffers */
+    uint64_t held = values_under(st, "structure_sketch.");
+    *sketch_bn = held > 0;
+    if (held && held != 2 * (uint64_t)structure_bufs)
+        return sbir_error("%s: the sketches' batch norms need %zu values but the file holds %llu", path,
+                          2 * structure_bufs, (unsigned long long)held);
+    if (held) act_total += structure_act;
     if ((double)act_total * 4.0 * 3.0 * max_batch > (double)MODEL_MAX_ACTIVATION_BYTES)
         return sbir_error("%s: the networks would need more than %zu GB of activations at batch %d", path,
                           MODEL_MAX_ACTIVATION_BYTES >> 30, max_batch);
@@ -240,7 +278,8 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, saf
         sbir_error("%s: class or style names missing or malformed", path);
         goto fail;
     }
-    if (check_specs(st, path, ss, ys, S, max_batch) != SBIR_OK) goto fail;
+    int has_sketch_bn = 0;
+    if (check_specs(st, path, ss, ys, S, max_batch, &has_sketch_bn) != SBIR_OK) goto fail;
     m = model_create(S, C, classes, NS, styles, ss, ys, max_batch, backend);
     if (!m) {
         sbir_error_prefix("%s", path);
@@ -248,8 +287,10 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, saf
     }
     const st_tensor *sh = safetensors_get(st, "style_head");
     if (sh && sh->ndim == 2 && sh->shape[0] == NS) m->style_head_rows = NS;
-    if (load_net_tensors(m->structure, "structure", st, path) != SBIR_OK ||
-        load_net_tensors(m->style, "style", st, path) != SBIR_OK ||
+    if (load_net_tensors(m->structure, "structure", st, path, 0) != SBIR_OK ||
+        load_net_tensors(m->style, "style", st, path, 0) != SBIR_OK ||
+        (has_sketch_bn && (model_add_sketch_bn(m) != SBIR_OK ||
+                           load_net_tensors(m->structure_sketch, "structure_sketch", st, path, 1) != SBIR_OK)) ||
         copy_tensor(st, "content_head", m->content_head, C, m->Df + 1, path) != SBIR_OK ||
         copy_tensor(st, "style_head", m->style_head, m->style_head_rows, m->Ds + 1, path) != SBIR_OK ||
         copy_tensor(st, "style_protos", m->protos, NS, m->Ds, path) != SBIR_OK)
@@ -352,7 +393,7 @@ void model_sketch_features(net *n, const float *x, int B, float *out) {
 
 void model_embed_sketch_content(sbir_model *m, const float *x, int B, float *out) {
     float *f = mallocCheck(sizeof(float) * (size_t)(B > 0 ? B : 1) * m->Df);
-    model_sketch_features(m->structure, x, B, f);
+    model_sketch_features(model_sketch_net(m), x, B, f);
     model_content_from_features(m, f, B, m->class_weight, out);
     free(f);
 }

@@ -3,9 +3,10 @@
  * classification heads, the style prototypes and the fusion that ranks (sketch, style) queries.
  *
  * One model is one safetensors file: the two networks' tensors under "structure." and "style.", the
- * heads, "style_protos" (NS, Ds) and, in a training checkpoint, the optimiser state under "opt.";
- * metadata holds the specs, input size, class and style names (JSON arrays), the fusion, and the
- * training position for --resume. Embeddings are L2-normalised. */
+ * sketches' batch-norm tensors under "structure_sketch." (when it has them), the heads, "style_protos"
+ * (NS, Ds) and, in a training checkpoint, the optimiser state under "opt."; metadata holds the specs,
+ * input size, class and style names (JSON arrays), the fusion, and the training position for --resume.
+ * Embeddings are L2-normalised. */
 #ifndef SBIR_MODEL_MODEL_H
 #define SBIR_MODEL_MODEL_H
 
@@ -29,6 +30,12 @@ typedef struct {
     int C, NS;      /* classes, styles */
     char **classes, **styles;
     net *structure, *style;
+    /* The structure network as it sees sketches: the convolution and linear weights of `structure`
+     * (kept equal by training), its own batch-norm scale, shift and statistics, so that sketches and
+     * images are each normalised with their own domain's statistics (domain-specific batch norm;
+     * RESULTS.md has what it changed). NULL in a model trained with one batch norm for both (`--shared-bn`, or
+     * older models): sketches then go through `structure`. Use model_sketch_net. */
+    net *structure_sketch;
     int Df;         /* structure network output (features the content head reads) */
     int Dc, Ds;     /* embedding sizes: content = Df (+ C, see class_weight), style */
     /* The content embedding is [normalise(f), sqrt(class_weight) * softmax(content_head(f))]: the
@@ -48,6 +55,10 @@ typedef struct {
 sbir_model *model_create(int S, int C, char **classes, int NS, char **styles, const char *structure_spec,
                          const char *style_spec, int max_batch, net_backend backend);
 void model_free(sbir_model *m);
+/* Gives m a structure_sketch network: a copy of `structure` (weights, batch norm and statistics). */
+int model_add_sketch_bn(sbir_model *m);
+/* The network sketches go through: structure_sketch, or structure where the model has none. */
+net *model_sketch_net(const sbir_model *m);
 
 /* Extra tensors and metadata a training checkpoint adds (NULL / 0 for a plain model). */
 typedef struct {

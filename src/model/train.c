@@ -84,7 +84,20 @@ typedef struct {
     int P, rank, lo, nb;
     int *item;   /* (B) the batch: sketch or image index per slot */
     float *fg;   /* (B, D) every process's features, gathered */
+    float *fcat; /* (nb, D) this process's features from the sketches' and the images' networks */
 } trainer;
+
+/* The pieces the weight average (--ema) covers, in t->ema's order: params, batch-norm statistics, class
+ * head, then the sketches' network's params and statistics (empty without it). */
+#define EMA_PARTS 5
+static void ema_parts(trainer *t, float *part[EMA_PARTS], size_t len[EMA_PARTS]) {
+    net *n = t->m->structure, *k = t->m->structure_sketch;
+    part[0] = n->params, len[0] = n->n_params;
+    part[1] = n->bufs, len[1] = n->n_bufs;
+    part[2] = t->m->content_head, len[2] = (size_t)t->d.C * (t->m->Df + 1);
+    part[3] = k ? k->params : NULL, len[3] = k ? k->n_params : 0;
+    part[4] = k ? k->bufs : NULL, len[4] = k ? k->n_bufs : 0;
+}
 
 static int **bucket(const int *idx, int n, const int *key, int nkeys, int **counts) {
     int **b = callocCheck((size_t)nkeys, sizeof *b);
@@ -128,6 +141,9 @@ static int trainer_setup(trainer *t) {
         return sbir_error("a batch of %d cannot be split evenly over %d processes: use a multiple of %d (--batch)", t->B,
                           t->P, t->P);
     t->nb = t->B / t->P, t->lo = t->rank * t->nb;
+    if (t->nb % 2)
+        return sbir_error("a batch of %d over %d processes gives each %d samples; each needs as many sketches as images: "
+                          "use a multiple of %d (--batch)", t->B, t->P, t->nb, 2 * t->P);
     if (t->rank != 0) t->o.quiet = 1; /* process 0 speaks for the job */
     dataset *d = &t->d;
     if (load_dataset(t) != SBIR_OK) return SBIR_ERR;
@@ -171,8 +187,10 @@ static int trainer_setup(trainer *t) {
     if (!t->m) return SBIR_ERR;
     net_init(t->m->structure, o->seed * 2 + 1);
     net_init(t->m->style, o->seed * 2 + 2);
+    if (!o->shared_bn && model_add_sketch_bn(t->m) != SBIR_OK) return SBIR_ERR; /* the same initial weights */
     if (t->P > 1 && !t->o.bn_local) {
         net_set_bn_allreduce(t->m->structure, comm_allreduce_sum_f64);
+        if (t->m->structure_sketch) net_set_bn_allreduce(t->m->structure_sketch, comm_allreduce_sum_f64);
         net_set_bn_allreduce(t->m->style, comm_allreduce_sum_f64);
     }
     sbir_rng rng;
@@ -203,11 +221,14 @@ static int trainer_setup(trainer *t) {
     t->hist = mallocCheck(sizeof(float) * (size_t)t->total_steps * HIST_COLS);
     t->item = mallocCheck(sizeof(int) * (size_t)B);
     t->fg = mallocCheck(sizeof(float) * (size_t)B * Dmax);
+    t->fcat = mallocCheck(sizeof(float) * (size_t)B * Dmax);
     for (int i = 0; i < t->total_steps * HIST_COLS; i++) t->hist[i] = NAN;
     if (o->ema > 0) {
         if (!(o->ema < 1)) return sbir_error("--ema %g: the decay must be in (0, 1)", (double)o->ema);
-        net *n = t->m->structure;
-        t->n_ema = n->n_params + n->n_bufs + (size_t)d->C * (t->m->Df + 1);
+        float *part[EMA_PARTS];
+        size_t len[EMA_PARTS];
+        ema_parts(t, part, len);
+        for (int i = 0; i < EMA_PARTS; i++) t->n_ema += len[i];
         t->ema = mallocCheck(sizeof(float) * t->n_ema);
     }
     if (!(o->label_smoothing >= 0 && o->label_smoothing < 1))
@@ -225,7 +246,7 @@ static void trainer_free(trainer *t) {
     free(t->x), free(t->df), free(t->dtmp), free(t->e), free(t->de), free(t->norm);
     free(t->logits), free(t->probs), free(t->dlogits), free(t->labels), free(t->labels2), free(t->cells);
     free(t->pair_w), free(t->pos), free(t->neg), free(t->dist), free(t->rgb), free(t->grey), free(t->hist);
-    free(t->item), free(t->fg), free(t->ema);
+    free(t->item), free(t->fg), free(t->fcat), free(t->ema);
     head_free(&t->content_head);
     head_free(&t->style_head);
     model_free(t->m);
@@ -345,18 +366,32 @@ static int pick(sbir_rng *rng, int *const *lists, const int *counts, int key) {
     return lists[key][rng_below(rng, (uint32_t)counts[key])];
 }
 
-/* Augments and converts this process's slots of the batch in t->item into t->x; slots below
- * `sketches` are sketches, the rest gallery images (content-only augmentation for the structure
- * network, shape-only for the style network). */
+/* A structure batch has B/2 sketches and B/2 images; sample i (in that order: sketches, then images) is
+ * placed so that every process's nb slots hold nb/2 sketches, then nb/2 images. Each process thus runs
+ * the sketches' and the images' networks on its own samples; with one process the order is plain. */
+static int structure_slot(const trainer *t, int sample) {
+    int half = t->B / 2, hb = t->nb / 2, img = sample >= half, k = sample - img * half;
+    return (k / hb) * t->nb + img * hb + k % hb;
+}
+
+static int structure_sample(const trainer *t, int slot) {
+    int half = t->B / 2, hb = t->nb / 2, r = slot / t->nb, j = slot % t->nb;
+    return j < hb ? r * hb + j : half + r * hb + (j - hb);
+}
+
+/* Augments and converts this process's slots of the batch in t->item into t->x. With `sketches` > 0 a
+ * structure batch (the first `sketches` samples are sketches, placed by structure_slot), else gallery
+ * images alone (content-only augmentation for the structure network, shape-only for the style
+ * network). A sample's augmentation depends on its place in the batch, not on the process. */
 static void prepare_slots(trainer *t, int step, int sketches, int content_aug) {
     const dataset *d = &t->d;
     int S = t->S;
     size_t in = (size_t)3 * S * S;
     for (int j = 0; j < t->nb; j++) {
-        int slot = t->lo + j, it = t->item[slot];
+        int slot = t->lo + j, it = t->item[slot], sample = sketches ? structure_sample(t, slot) : slot;
         sbir_rng rng;
-        slot_rng(t, step, slot, &rng);
-        if (slot < sketches) {
+        slot_rng(t, step, sample, &rng);
+        if (sample < sketches) {
             dataset_sketch_grey(d, it, 1, &rng, t->grey);
             input_from_grey(t->grey, S, t->x + in * j);
             continue;
@@ -368,8 +403,8 @@ static void prepare_slots(trainer *t, int step, int sketches, int content_aug) {
     }
 }
 
-/* Classes that have training sketches and images; a batch cycles through them: slot i < B/2 holds a
- * sketch, slot B/2 + i an image of the same class. */
+/* Classes that have training sketches and images; a batch cycles through them: sample i < B/2 is a
+ * sketch, sample B/2 + i an image of the same class (placed by structure_slot). */
 static int structure_batch(trainer *t, int step, sbir_rng *rng) {
     const dataset *d = &t->d;
     int half = t->B / 2;
@@ -380,9 +415,10 @@ static int structure_batch(trainer *t, int step, sbir_rng *rng) {
     int offset = (int)rng_below(rng, (uint32_t)nu);
     for (int i = 0; i < half; i++) {
         int c = usable[(i + offset) % nu];
-        t->item[i] = pick(rng, t->cls_sk, t->cls_sk_n, c);
-        t->item[half + i] = pick(rng, t->cls_img, t->cls_img_n, c);
-        t->labels[i] = t->labels[half + i] = c;
+        int ks = structure_slot(t, i), ki = structure_slot(t, half + i);
+        t->item[ks] = pick(rng, t->cls_sk, t->cls_sk_n, c);
+        t->item[ki] = pick(rng, t->cls_img, t->cls_img_n, c);
+        t->labels[ks] = t->labels[ki] = c;
     }
     prepare_slots(t, step, half, 1);
     return SBIR_OK;
@@ -428,31 +464,24 @@ static int phase_loss(trainer *t, int ph, const float *fg, int D, float lr, floa
 
 static double validate(trainer *t, int phase);
 
-/* The pieces the average covers, in t->ema's order: params, batch-norm statistics, class head. */
-static void ema_parts(trainer *t, float *part[3], size_t len[3]) {
-    net *n = t->m->structure;
-    part[0] = n->params, len[0] = n->n_params;
-    part[1] = n->bufs, len[1] = n->n_bufs;
-    part[2] = t->m->content_head, len[2] = (size_t)t->d.C * (t->m->Df + 1);
-}
-
 /* buf (n_ema floats) <- the live weights (to_buf), or the live weights <- buf. */
 static void ema_copy(trainer *t, float *buf, int to_buf) {
-    float *part[3];
-    size_t len[3], at = 0;
+    float *part[EMA_PARTS];
+    size_t len[EMA_PARTS], at = 0;
     ema_parts(t, part, len);
-    for (int i = 0; i < 3; at += len[i], i++)
-        memcpy(to_buf ? buf + at : part[i], to_buf ? part[i] : buf + at, sizeof(float) * len[i]);
+    for (int i = 0; i < EMA_PARTS; at += len[i], i++)
+        if (len[i]) memcpy(to_buf ? buf + at : part[i], to_buf ? part[i] : buf + at, sizeof(float) * len[i]);
     if (!to_buf) net_params_changed(t->m->structure);
+    if (!to_buf && t->m->structure_sketch) net_params_changed(t->m->structure_sketch);
 }
 
 /* After structure step k (0-based): the usual warm-up, so the random initial weights fade quickly. */
 static void ema_update(trainer *t, int k) {
     float d = SBIR_MIN(t->o.ema, (1.0f + k) / (10.0f + k));
-    float *part[3];
-    size_t len[3], at = 0;
+    float *part[EMA_PARTS];
+    size_t len[EMA_PARTS], at = 0;
     ema_parts(t, part, len);
-    for (int i = 0; i < 3; at += len[i], i++) {
+    for (int i = 0; i < EMA_PARTS; at += len[i], i++) {
         float *e = t->ema + at;
         for (size_t j = 0; j < len[i]; j++) e[j] = d * e[j] + (1 - d) * part[i][j];
     }
@@ -472,6 +501,45 @@ static double ema_choose(trainer *t, double last_val) {
     return SBIR_MAX(avg, last_val);
 }
 
+/* The structure phase with the sketches' own batch norm: this process's nb/2 sketches through the
+ * sketches' network, its nb/2 images through the structure network, their features side by side. */
+static const float *forward_domains(trainer *t, net *ks, net *ki) {
+    int h = t->nb / 2, D = ki->out_dim;
+    size_t in = (size_t)3 * t->S * t->S;
+    const float *fs = net_forward(ks, t->x, h, 1);
+    if (!fs) return NULL;
+    memcpy(t->fcat, fs, sizeof(float) * (size_t)h * D);
+    const float *fi = net_forward(ki, t->x + in * h, h, 1);
+    if (!fi) return NULL;
+    memcpy(t->fcat + (size_t)h * D, fi, sizeof(float) * (size_t)h * D);
+    return t->fcat;
+}
+
+/* Backward of both; the weights they share (all but batch norm) get the sum of the two gradients in
+ * both networks, so that their AdamW steps keep them equal bit for bit. */
+static int backward_domains(trainer *t, net *ks, net *ki) {
+    int h = t->nb / 2;
+    if (net_backward(ks, t->df) != SBIR_OK || net_backward(ki, t->df + (size_t)h * ki->out_dim) != SBIR_OK)
+        return SBIR_ERR;
+    for (int i = 0; i < ki->n_tensors; i++) {
+        const net_tensor *nt = &ki->tensors[i];
+        if (nt->buffer || strstr(nt->name, ".bn.")) continue;
+        float *a = ki->grads + nt->offset, *b = ks->grads + nt->offset;
+        for (size_t j = 0; j < nt->numel; j++) a[j] = b[j] = a[j] + b[j];
+    }
+    return SBIR_OK;
+}
+
+/* Sums a network's gradient over the processes and steps it. */
+static int net_update(trainer *t, net *n, float lr) {
+    if (dist_sum(t, n->grads, n->n_params) != SBIR_OK) return SBIR_ERR;
+    /* Unsynchronised batch norm leaves each process with its own running statistics; like PyTorch's
+     * DistributedDataParallel, process 0's are the ones kept. */
+    if (t->P > 1 && t->o.bn_local && comm_bcast(n->bufs, sizeof(float) * n->n_bufs, 0) != SBIR_OK) return SBIR_ERR;
+    net_adamw_step(n, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
+    return SBIR_OK;
+}
+
 static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
     int local, len;
     int ph = phase_of(t, step, &local, &len);
@@ -485,19 +553,17 @@ static int train_step(trainer *t, int step, float *loss_out, float *acc_out) {
     } else {
         style_batch(t, step, &rng);
     }
+    net *ks = ph == PH_STRUCTURE ? t->m->structure_sketch : NULL;
     net_zero_grad(n);
-    const float *f = net_forward(n, t->x, t->nb, 1);
+    if (ks) net_zero_grad(ks);
+    const float *f = ks ? forward_domains(t, ks, n) : net_forward(n, t->x, t->nb, 1);
     if (!f) return SBIR_ERR;
     const float *fg = gather_features(t, f, n->out_dim);
     if (!fg) return SBIR_ERR;
     float loss;
     if (phase_loss(t, ph, fg, n->out_dim, lr, &loss, &correct) != SBIR_OK) return SBIR_ERR;
-    if (net_backward(n, t->df) != SBIR_OK) return SBIR_ERR;
-    if (dist_sum(t, n->grads, n->n_params) != SBIR_OK) return SBIR_ERR;
-    /* Unsynchronised batch norm leaves each process with its own running statistics; like PyTorch's
-     * DistributedDataParallel, process 0's are the ones kept. */
-    if (t->P > 1 && t->o.bn_local && comm_bcast(n->bufs, sizeof(float) * n->n_bufs, 0) != SBIR_OK) return SBIR_ERR;
-    net_adamw_step(n, lr, 0.9f, 0.999f, 1e-8f, 5e-4f);
+    if ((ks ? backward_domains(t, ks, n) : net_backward(n, t->df)) != SBIR_OK) return SBIR_ERR;
+    if (net_update(t, n, lr) != SBIR_OK || (ks && net_update(t, ks, lr) != SBIR_OK)) return SBIR_ERR;
     if (ph == PH_STRUCTURE && t->ema) ema_update(t, local);
     *loss_out = loss;
     *acc_out = (float)correct / t->B;
@@ -531,7 +597,7 @@ static double validate(trainer *t, int phase) {
     if (phase == PH_STRUCTURE) {
         float *ge = mallocCheck(sizeof(float) * (size_t)ni * m->Df), *qe = mallocCheck(sizeof(float) * (size_t)ns * m->Df);
         embed_split(t, m->structure, img, ni, EMBED_IMAGES, ge);
-        embed_split(t, m->structure, sk, ns, EMBED_SKETCHES, qe);
+        embed_split(t, model_sketch_net(m), sk, ns, EMBED_SKETCHES, qe);
         float *sc = mallocCheck(sizeof(float) * (size_t)ni);
         uint8_t *rel = mallocCheck((size_t)ni);
         double sum = 0;
@@ -566,7 +632,7 @@ static double validate(trainer *t, int phase) {
 
 static int save_checkpoint(trainer *t) {
     sbir_model *m = t->m;
-    net *a = m->structure, *b = m->style;
+    net *a = m->structure, *b = m->style, *k = m->structure_sketch;
     float *zero = callocCheck(SBIR_MAX(a->n_params, b->n_params) + 1, sizeof(float));
     model_extra ex[] = {
         {"opt.structure.m", a->opt_m ? a->opt_m : zero, (int64_t)a->n_params},
@@ -578,6 +644,8 @@ static int save_checkpoint(trainer *t) {
         {"opt.style_head.m", t->style_head.m, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"opt.style_head.v", t->style_head.v, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"train.history", t->hist, (int64_t)t->total_steps * HIST_COLS},
+        {"opt.structure_sketch.m", k && k->opt_m ? k->opt_m : zero, k ? (int64_t)k->n_params : 0},
+        {"opt.structure_sketch.v", k && k->opt_v ? k->opt_v : zero, k ? (int64_t)k->n_params : 0},
         {"train.ema", t->ema, (int64_t)t->n_ema},
     };
     char step[32], ta[32], tb[32], tc[32], td[32], total[32];
@@ -589,7 +657,11 @@ static int save_checkpoint(trainer *t) {
     snprintf(total, sizeof total, "%d", t->total_steps);
     const char *meta[] = {"train_step", step, "opt_t_structure", ta, "opt_t_style", tb, "opt_t_content_head", tc,
                           "opt_t_style_head", td, "train_total_steps", total, "train_collection", t->o.collection};
-    int rc = model_save(m, t->ckpt, ex, (int)SBIR_ARRAY_LEN(ex) - !t->ema, meta, (int)SBIR_ARRAY_LEN(meta) / 2);
+    /* the optional entries last: the sketches' optimiser state (from ex[9]) without the sketches' network,
+     * the average without --ema */
+    int n_ex = k ? (int)SBIR_ARRAY_LEN(ex) - !t->ema : 9;
+    if (!k && t->ema) ex[n_ex++] = ex[11];
+    int rc = model_save(m, t->ckpt, ex, n_ex, meta, (int)SBIR_ARRAY_LEN(meta) / 2);
     free(zero);
     return rc;
 }
@@ -614,7 +686,8 @@ static int load_checkpoint(trainer *t) {
     sbir_model *m = model_load(t->ckpt, t->B, t->o.backend, &st);
     if (!m) return SBIR_ERR;
     int ok = m->C == t->m->C && m->NS == t->m->NS && m->S == t->m->S &&
-             strcmp(m->structure->spec, t->m->structure->spec) == 0 && strcmp(m->style->spec, t->m->style->spec) == 0;
+             strcmp(m->structure->spec, t->m->structure->spec) == 0 && strcmp(m->style->spec, t->m->style->spec) == 0 &&
+             !m->structure_sketch == !t->m->structure_sketch; /* --shared-bn the same */
     for (int c = 0; ok && c < m->C; c++) ok = strcmp(m->classes[c], t->m->classes[c]) == 0;
     for (int s = 0; ok && s < m->NS; s++) ok = strcmp(m->styles[s], t->m->styles[s]) == 0;
     int total = 0, rc = SBIR_OK;
@@ -634,6 +707,16 @@ static int load_checkpoint(trainer *t) {
         meta_int(st, "train_step", &t->step)) {
         rc = SBIR_ERR;
         goto done;
+    }
+    net *k = t->m->structure_sketch;
+    if (k) {
+        net_copy_weights(k, m->structure_sketch);
+        k->opt_t = a->opt_t; /* stepped together */
+        if (restore_vec(st, "opt.structure_sketch.m", &k->opt_m, k->n_params) ||
+            restore_vec(st, "opt.structure_sketch.v", &k->opt_v, k->n_params)) {
+            rc = SBIR_ERR;
+            goto done;
+        }
     }
     /* the style head changes shape between the two style stages */
     if (m->style_head_rows == m->NS) {
@@ -721,7 +804,8 @@ static int bcast_state(trainer *t) {
         t->m->style_head_rows = rows;
         head_init(&t->style_head, t->m->style_head, rows, t->m->Ds, NULL);
     }
-    if (bcast_net(t->m->structure) || bcast_net(t->m->style) || bcast_head(&t->content_head) ||
+    if (bcast_net(t->m->structure) || (t->m->structure_sketch && bcast_net(t->m->structure_sketch)) ||
+        bcast_net(t->m->style) || bcast_head(&t->content_head) ||
         bcast_head(&t->style_head) || bcast_floats(t->hist, (size_t)t->total_steps * HIST_COLS) ||
         (t->ema && bcast_floats(t->ema, t->n_ema)) ||
         comm_bcast(&t->step, sizeof t->step, 0))
@@ -747,7 +831,10 @@ static int start_state(trainer *t) {
 static int check_replicas(trainer *t) {
     if (t->P == 1) return SBIR_OK;
     sbir_model *m = t->m;
-    uint32_t mine[4] = {sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params),
+    net *k = m->structure_sketch;
+    uint32_t a = sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params);
+    if (k) a = sbir_crc32(a, k->params, sizeof(float) * k->n_params);
+    uint32_t mine[4] = {a,
                         sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params),
                         sbir_crc32(0, m->protos, sizeof(float) * (size_t)m->NS * m->Ds),
                         sbir_crc32(sbir_crc32(sbir_crc32(0, m->fusion, sizeof m->fusion), &m->class_weight,

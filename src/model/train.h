@@ -2,8 +2,9 @@
  *
  * Phases, on one global step counter so --resume can continue anywhere:
  *   1. structure: batches of half sketches, half gallery images of the same classes (class-balanced),
- *      one shared-weight network; loss = softmax CE on a class head + batch-all triplet (margin m)
- *      over the L2-normalised embeddings of the whole batch (class masks);
+ *      one shared-weight network (with separate batch norms for sketches and images unless
+ *      shared_bn); loss = softmax CE on a class head + batch-all triplet (margin m) over the
+ *      L2-normalised embeddings of the whole batch (class masks);
  *   2. style stage 1: gallery images, balanced over (class, style) cells; CE over content x style;
  *   3. style stage 2: triplets with anchor and positive of the same style and another content,
  *      negative of the same content and another style (decorrelating style from content), plus a
@@ -14,7 +15,8 @@
  * resumed run ends with the same weights as an uninterrupted one.
  *
  * Data-parallel: started by `mpirun -np P`, every process draws the same global batch and prepares,
- * forwards and backwards its own contiguous 1/P of it (batch % P == 0); batch norm is synchronised
+ * forwards and backwards its own contiguous 1/P of it (batch % P == 0; in structure batches each
+ * process's share holds as many sketches as images, so batch / P must be even); batch norm is synchronised
  * over the processes, the features are all-gathered so every process computes the same global loss,
  * and the parameter gradients are summed — the same mathematics as one process with the whole batch.
  * Process 0 alone reads the checkpoint (and sends it to the others), prints, and writes files. */
@@ -44,6 +46,8 @@ typedef struct {
     int quiet;
     int stop_after;             /* > 0: stop (after a checkpoint) once this many steps are done */
     int local_only;             /* train in this process alone even when started by mpirun (tests) */
+    int shared_bn;              /* one batch norm for sketches and images in the structure network (the
+                                   default gives sketches their own: model.h, structure_sketch) */
     int bn_local;               /* data-parallel with each process's batch-norm statistics left local:
                                    NOT equivalent to one process (a test's negative control) */
 } train_opts;
