@@ -168,7 +168,7 @@ static int trainer_setup(trainer *t) {
      * input a structure step costs 0.6 of a 64x64 one, and on the PACS subset 3500 steps at 48x48
      * validated better than 2071 at 64x64 (sketch mAP 0.671 vs 0.658; 5000 at 40x40: 0.638), in less
      * time. The subset here (2652 training images) reaches the structure cap, and so does the whole
-     * PACS (about 4200 images, style steps capped too): about 11-12 minutes on this 2-core AVX2
+     * PACS (about 4200 images, style steps capped too): about 10-11 minutes on this 2-core AVX2
      * machine (RESULTS.md). */
     int half = t->B / 2;
     if (o->epochs > 0) {
