@@ -165,7 +165,7 @@ static void test_sketch_batch_norm(void) {
         const net_tensor *t = &n->tensors[i];
         const float *x = (t->buffer ? n->bufs : n->params) + t->offset, *y = (t->buffer ? k->bufs : k->params) + t->offset;
         int same = memcmp(x, y, sizeof(float) * t->numel) == 0;
-        if (strstr(t->name, ".bn.")) bn_tensors++, bn_differ += !same;
+        if (net_tensor_is_bn(t)) bn_tensors++, bn_differ += !same;
         else shared_equal &= same;
     }
     CHECK(shared_equal, "the sketch network's convolution or linear weights differ from the structure network's");

@@ -72,9 +72,6 @@ int model_add_sketch_bn(sbir_model *m) {
 
 net *model_sketch_net(const sbir_model *m) { return m->structure_sketch ? m->structure_sketch : m->structure; }
 
-/* The tensors a sketch network holds apart from the structure network: its batch norms'. */
-static int is_bn_tensor(const net_tensor *t) { return strstr(t->name, ".bn.") != NULL; }
-
 static char *names_json(char **names, int n) {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(names[i]));
@@ -110,7 +107,7 @@ static int parse_names(const char *json, char ***out, int *n) {
 static int add_net_tensors(const net *n, const char *prefix, st_tensor *t, char (*names)[96], int at, int bn_only) {
     for (int i = 0; i < n->n_tensors; i++) {
         const net_tensor *nt = &n->tensors[i];
-        if (bn_only && !is_bn_tensor(nt)) continue;
+        if (bn_only && !net_tensor_is_bn(nt)) continue;
         snprintf(names[at], 96, "%s.%s", prefix, nt->name);
         t[at].name = names[at];
         t[at].ndim = nt->ndim;
@@ -125,7 +122,7 @@ static int load_net_tensors(net *n, const char *prefix, const safetensors *st, c
     char name[96];
     for (int i = 0; i < n->n_tensors; i++) {
         const net_tensor *nt = &n->tensors[i];
-        if (bn_only && !is_bn_tensor(nt)) continue;
+        if (bn_only && !net_tensor_is_bn(nt)) continue;
         snprintf(name, sizeof name, "%s.%s", prefix, nt->name);
         const st_tensor *t = safetensors_get(st, name);
         if (!t) return sbir_error("%s: tensor %s is missing", path, name);

@@ -33,8 +33,8 @@ typedef struct {
     /* The structure network as it sees sketches: the convolution and linear weights of `structure`
      * (kept equal by training), its own batch-norm scale, shift and statistics, so that sketches and
      * images are each normalised with their own domain's statistics (domain-specific batch norm;
-     * RESULTS.md has what it changed). NULL in a model trained with one batch norm for both (`--shared-bn`, or
-     * older models): sketches then go through `structure`. Use model_sketch_net. */
+     * RESULTS.md has what it changed). NULL in a model trained with one batch norm for both
+     * (`--shared-bn`, or older models): sketches then go through `structure`. Use model_sketch_net. */
     net *structure_sketch;
     int Df;         /* structure network output (features the content head reads) */
     int Dc, Ds;     /* embedding sizes: content = Df (+ C, see class_weight), style */

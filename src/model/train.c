@@ -523,7 +523,7 @@ static int backward_domains(trainer *t, net *ks, net *ki) {
         return SBIR_ERR;
     for (int i = 0; i < ki->n_tensors; i++) {
         const net_tensor *nt = &ki->tensors[i];
-        if (nt->buffer || strstr(nt->name, ".bn.")) continue;
+        if (nt->buffer || net_tensor_is_bn(nt)) continue;
         float *a = ki->grads + nt->offset, *b = ks->grads + nt->offset;
         for (size_t j = 0; j < nt->numel; j++) a[j] = b[j] = a[j] + b[j];
     }

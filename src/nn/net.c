@@ -202,6 +202,8 @@ void net_init(net *n, uint64_t seed) {
 
 void net_params_changed(net *n) { n->version++; }
 
+int net_tensor_is_bn(const net_tensor *t) { return strstr(t->name, ".bn.") != NULL; }
+
 int net_copy_weights(net *dst, const net *src) {
     if (strcmp(dst->spec, src->spec) || dst->in_c != src->in_c || dst->in_h != src->in_h || dst->in_w != src->in_w)
         return sbir_error("net: copying weights between different networks (\"%s\" vs \"%s\")", dst->spec, src->spec);

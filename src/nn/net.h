@@ -117,6 +117,8 @@ void net_init(net *n, uint64_t seed);
 void net_params_changed(net *n);
 /* Copies parameters and buffers between two nets of the same spec and input size (any backends). */
 int net_copy_weights(net *dst, const net *src);
+/* Whether a tensor belongs to a batch norm (scale, shift, running mean or variance). */
+int net_tensor_is_bn(const net_tensor *t);
 
 /* input (B, in_c, in_h, in_w) -> features (B, out_dim), valid until the next forward. training = 1
  * uses batch statistics (and updates the running ones), 0 the running statistics. */
