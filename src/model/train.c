@@ -634,7 +634,7 @@ static int save_checkpoint(trainer *t) {
     sbir_model *m = t->m;
     net *a = m->structure, *b = m->style, *k = m->structure_sketch;
     float *zero = callocCheck(SBIR_MAX(a->n_params, b->n_params) + 1, sizeof(float));
-    model_extra ex[] = {
+    model_extra ex[12] = {
         {"opt.structure.m", a->opt_m ? a->opt_m : zero, (int64_t)a->n_params},
         {"opt.structure.v", a->opt_v ? a->opt_v : zero, (int64_t)a->n_params},
         {"opt.style.m", b->opt_m ? b->opt_m : zero, (int64_t)b->n_params},
@@ -644,10 +644,13 @@ static int save_checkpoint(trainer *t) {
         {"opt.style_head.m", t->style_head.m, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"opt.style_head.v", t->style_head.v, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"train.history", t->hist, (int64_t)t->total_steps * HIST_COLS},
-        {"opt.structure_sketch.m", k && k->opt_m ? k->opt_m : zero, k ? (int64_t)k->n_params : 0},
-        {"opt.structure_sketch.v", k && k->opt_v ? k->opt_v : zero, k ? (int64_t)k->n_params : 0},
-        {"train.ema", t->ema, (int64_t)t->n_ema},
     };
+    int n_ex = 9;
+    if (k) {
+        ex[n_ex++] = (model_extra){"opt.structure_sketch.m", k->opt_m ? k->opt_m : zero, (int64_t)k->n_params};
+        ex[n_ex++] = (model_extra){"opt.structure_sketch.v", k->opt_v ? k->opt_v : zero, (int64_t)k->n_params};
+    }
+    if (t->ema) ex[n_ex++] = (model_extra){"train.ema", t->ema, (int64_t)t->n_ema};
     char step[32], ta[32], tb[32], tc[32], td[32], total[32];
     snprintf(step, sizeof step, "%d", t->step);
     snprintf(ta, sizeof ta, "%d", a->opt_t);
@@ -657,10 +660,6 @@ static int save_checkpoint(trainer *t) {
     snprintf(total, sizeof total, "%d", t->total_steps);
     const char *meta[] = {"train_step", step, "opt_t_structure", ta, "opt_t_style", tb, "opt_t_content_head", tc,
                           "opt_t_style_head", td, "train_total_steps", total, "train_collection", t->o.collection};
-    /* the optional entries last: the sketches' optimiser state (from ex[9]) without the sketches' network,
-     * the average without --ema */
-    int n_ex = k ? (int)SBIR_ARRAY_LEN(ex) - !t->ema : 9;
-    if (!k && t->ema) ex[n_ex++] = ex[11];
     int rc = model_save(m, t->ckpt, ex, n_ex, meta, (int)SBIR_ARRAY_LEN(meta) / 2);
     free(zero);
     return rc;
