@@ -168,10 +168,10 @@ static int trainer_setup(trainer *t) {
      * input a structure step costs 0.6 of a 64x64 one, and on the PACS subset 3500 steps at 48x48
      * validated better than 2071 at 64x64 (sketch mAP 0.671 vs 0.658; 5000 at 40x40: 0.638), in less
      * time. Since session 6 the cap is 3000 steps of the deeper default network (model.h), whose step
-     * costs 1.6x: 3000 of its steps validate better than 3500 of the shallower network's, and more
-     * of them would not fit the budget. The subset here (2652 training images) reaches the
-     * structure cap, and so does the whole PACS (about 4200 images, style steps capped too): about
-     * 13 minutes on this 2-core AVX2 machine (RESULTS.md). */
+     * costs 1.6x: 3000 of its steps test better on every seed (and validate better on average) than
+     * 3500 of the shallower network's, and more of them would not fit the budget. The subset here
+     * (2652 training images) reaches the structure cap, and so does the whole PACS (about 4200
+     * images, style steps capped too): about 13 minutes on this 2-core AVX2 machine (RESULTS.md). */
     int half = t->B / 2;
     if (o->epochs > 0) {
         t->steps[PH_STRUCTURE] = SBIR_MAX(1, (int)(o->epochs * t->n_tr_img / half));
