@@ -16,8 +16,8 @@
 
 /* Defaults for real collections (PACS-sized: thousands of images of real media). The structure
  * network has two convolutions before its first pooling (session 6): on PACS, 3000 of its steps test
- * better than 3500 of the single-convolution network's (seeds 1-3: sketch mAP +0.024, sketch + style
- * +0.021, better on every seed) for a 1.6x costlier step, 13 minutes of training (RESULTS.md). The
+ * better than 3500 of the single-convolution network's (seeds 1-4: sketch mAP +0.020, sketch + style
+ * +0.017, better on every seed) for a 1.6x costlier step, 13 minutes of training (RESULTS.md). The
  * style network's width was chosen on PACS validation: c24 names the medium of 91.7% of the
  * validation images where c16 named 90.7%, for about 80 s more training. The built-in demo
  * collection needs less: `sbir demo` trains the MODEL_DEMO_* networks. */
