@@ -135,9 +135,14 @@ static int load_net_tensors(net *n, const char *prefix, const safetensors *st, c
     return SBIR_OK;
 }
 
-void model_compute_fingerprint(sbir_model *m) {
+uint32_t model_structure_crc(const sbir_model *m) {
     uint32_t a = sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params);
     if (m->structure_sketch) a = sbir_crc32(a, m->structure_sketch->params, sizeof(float) * m->structure_sketch->n_params);
+    return a;
+}
+
+void model_compute_fingerprint(sbir_model *m) {
+    uint32_t a = model_structure_crc(m);
     uint32_t b = sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params);
     b = sbir_crc32(b, m->protos, sizeof(float) * (size_t)m->NS * m->Ds);
     /* Only when used, so models without the posterior keep their fingerprints. */

@@ -95,5 +95,7 @@ void model_embed_style(sbir_model *m, const float *x, int B, float *out);
 
 /* The fingerprint: 16 hex digits of a hash of every weight; set by model_save and model_load. */
 void model_compute_fingerprint(sbir_model *m);
+/* Its first half: CRC-32 of the structure network's parameters, then the sketches' network's. */
+uint32_t model_structure_crc(const sbir_model *m);
 
 #endif

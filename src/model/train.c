@@ -636,7 +636,7 @@ static int save_checkpoint(trainer *t) {
     sbir_model *m = t->m;
     net *a = m->structure, *b = m->style, *k = m->structure_sketch;
     float *zero = callocCheck(SBIR_MAX(a->n_params, b->n_params) + 1, sizeof(float));
-    model_extra ex[12] = {
+    model_extra ex[12] = { /* 9 always, then room for the sketches' optimiser state and the average */
         {"opt.structure.m", a->opt_m ? a->opt_m : zero, (int64_t)a->n_params},
         {"opt.structure.v", a->opt_v ? a->opt_v : zero, (int64_t)a->n_params},
         {"opt.style.m", b->opt_m ? b->opt_m : zero, (int64_t)b->n_params},
@@ -647,7 +647,8 @@ static int save_checkpoint(trainer *t) {
         {"opt.style_head.v", t->style_head.v, (int64_t)t->style_head.K * (t->style_head.D + 1)},
         {"train.history", t->hist, (int64_t)t->total_steps * HIST_COLS},
     };
-    int n_ex = 9;
+    int n_ex = 0; /* the entries above; the optional ones follow them */
+    while (ex[n_ex].name) n_ex++;
     if (k) {
         ex[n_ex++] = (model_extra){"opt.structure_sketch.m", k->opt_m ? k->opt_m : zero, (int64_t)k->n_params};
         ex[n_ex++] = (model_extra){"opt.structure_sketch.v", k->opt_v ? k->opt_v : zero, (int64_t)k->n_params};
@@ -832,10 +833,7 @@ static int start_state(trainer *t) {
 static int check_replicas(trainer *t) {
     if (t->P == 1) return SBIR_OK;
     sbir_model *m = t->m;
-    net *k = m->structure_sketch;
-    uint32_t a = sbir_crc32(0, m->structure->params, sizeof(float) * m->structure->n_params);
-    if (k) a = sbir_crc32(a, k->params, sizeof(float) * k->n_params);
-    uint32_t mine[4] = {a,
+    uint32_t mine[4] = {model_structure_crc(m),
                         sbir_crc32(0, m->style->params, sizeof(float) * m->style->n_params),
                         sbir_crc32(0, m->protos, sizeof(float) * (size_t)m->NS * m->Ds),
                         sbir_crc32(sbir_crc32(sbir_crc32(0, m->fusion, sizeof m->fusion), &m->class_weight,
