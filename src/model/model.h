@@ -46,6 +46,12 @@ typedef struct {
      * |e_q - e_g|^2 + class_weight |p_q - p_g|^2 and every index and search works unchanged. Chosen on
      * the validation split at the end of training (model_calibrate); 0 in older models. */
     float class_weight;
+    /* 1: gallery images are embedded like sketch queries, as the mean of the structure features of the
+     * image and of its mirror image (model_sketch_features): PACS sketch mAP +0.018 on test, +0.015 on
+     * validation over four seeds, for a second forward of every image (indexing about 1.8x slower;
+     * RESULTS.md). Chosen at training (`sbir train --gallery-mirror`), off by default; part of the
+     * fingerprint, since it changes every gallery embedding. */
+    int gallery_mirror;
     float *content_head; /* (C, Df) weights then C biases: classifier on structure features */
     float *style_head;   /* rows x Ds weights then rows biases: C * NS rows (stage 1), NS (stage 2) */
     int style_head_rows;
@@ -82,7 +88,8 @@ sbir_model *model_load(const char *path, int max_batch, net_backend backend, str
 void model_embed_content(sbir_model *m, const float *x, int B, float *out);
 /* A sketch query's structure features (B, out_dim): the mean of those of the sketch and of its mirror
  * image (a drawing and its mirror show the same object; PACS test sketch mAP +0.007). x (B, 3, S, S);
- * batches of n->max_batch, so a network built for batch 1 works too. */
+ * batches of n->max_batch, so a network built for batch 1 works too. Also gallery images' features
+ * in a model with gallery_mirror. */
 void model_sketch_features(net *n, const float *x, int B, float *out);
 /* model_embed_content for sketch queries: features as model_sketch_features. Every path that embeds a
  * sketch (the library, the server, eval, calibration) goes through one of these two. */

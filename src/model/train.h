@@ -48,6 +48,7 @@ typedef struct {
     int local_only;             /* train in this process alone even when started by mpirun (tests) */
     int shared_bn;              /* one batch norm for sketches and images in the structure network (the
                                    default gives sketches their own: model.h, structure_sketch) */
+    int gallery_mirror;         /* the model embeds gallery images with their mirror image (model.h) */
     int bn_local;               /* data-parallel with each process's batch-norm statistics left local:
                                    NOT equivalent to one process (a test's negative control) */
 } train_opts;
