@@ -67,6 +67,7 @@ int cmd_eval(int argc, char **argv) {
         model_free(m);
         return cli_fail_last();
     }
+    if (m->gallery_mirror) fprintf(stderr, "eval: the model embeds gallery images with their mirror image (--gallery-mirror)\n");
     eval_result r;
     if (evaluate_model(m, &d, split, sketch_split == -2 ? split : sketch_split, &r) != SBIR_OK) {
         cli_fail_last();
