@@ -144,7 +144,8 @@ static void test_ema_and_smoothing_resume(void) {
 }
 
 /* --gallery-mirror changes how gallery images are embedded, not what is trained: the same seed gives
- * the same networks bit for bit, the model records the choice, and its fingerprint differs. */
+ * the same networks bit for bit, the model records the choice, and its fingerprint differs; a
+ * finished model resumed with it becomes the model trained with it. */
 static void test_gallery_mirror(void) {
     char a[4300], b[4300];
     snprintf(a, sizeof a, "%s/gm_plain.safetensors", test_tmpdir());
@@ -165,6 +166,13 @@ static void test_gallery_mirror(void) {
               "--gallery-mirror changed the training");
         CHECK(strcmp(p->fingerprint, m->fingerprint) != 0, "same fingerprint for different gallery embeddings");
     }
+    /* a finished model switched over by --resume: re-calibrated only, the same model as trained with it */
+    char fm[17], fr[17];
+    fingerprint_of(b, fm);
+    o.out = a, o.resume = 1, o.gallery_mirror = 1;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    fingerprint_of(a, fr);
+    CHECK(strcmp(fm, fr) == 0, "--resume --gallery-mirror on a finished model: %s, trained with it: %s", fr, fm);
     model_free(p);
     model_free(m);
 }

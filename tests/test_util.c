@@ -1,11 +1,15 @@
-/* test_util.c — atomic files, checksums, the RNG and splits. */
+/* test_util.c — atomic files, checksums, the RNG, splits and the progress bar of a resumed job. */
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "util/atomic_file.h"
 #include "util/common.h"
+#include "util/progress.h"
 #include "util/rng.h"
 
 static void test_crc32_known_value(void) {
@@ -96,11 +100,55 @@ static void test_splits_are_stable_and_proportional(void) {
     CHECK(sbir_split_parse("test") == SBIR_SPLIT_TEST && sbir_split_parse("bogus") == -1, "parse");
 }
 
+/* A job resumed at 50 of 100 that then does 10 more in about 0.2 s: the bar starts at 50% (no 0%
+ * line), and the rate counts the 10 steps done now (about 50/s), not the 60 done in all (300/s). */
+static void test_progress_resumed(void) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/progress.txt", test_tmpdir());
+    const char *q = getenv("SBIR_QUIET");
+    char *saved_q = q ? strdupCheck(q) : NULL;
+    setenv("SBIR_QUIET", "0", 1);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    CHECK(f && saved >= 0, "cannot redirect stderr");
+    if (!f || saved < 0) return;
+    dup2(fileno(f), 2);
+    sbir_progress p;
+    progress_start(&p, "job", 100);
+    p.tty = 0; /* the plain-line form, whatever the test's stderr was */
+    progress_resume(&p, 50);
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    progress_update(&p, 60, "status");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    if (saved_q) setenv("SBIR_QUIET", saved_q, 1);
+    else unsetenv("SBIR_QUIET");
+    free(saved_q);
+    f = fopen(path, "r");
+    char line[256] = "";
+    int lines = 0, pct = -1;
+    double rate = -1;
+    unsigned long long done = 0, total = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        lines++;
+        sscanf(line, "job: %d%% %llu/%llu %lf/s", &pct, &done, &total, &rate);
+    }
+    if (f) fclose(f);
+    CHECK(lines == 1, "%d lines (a 0%% line before the resumed 60%%?)", lines);
+    CHECK(pct == 60 && done == 60 && total == 100, "last line: %s", line);
+    CHECK(rate > 5 && rate < 100, "rate %.1f/s: not the 10 steps done since the resume", rate);
+}
+
 int main(void) {
     RUN(test_crc32_known_value);
     RUN(test_atomic_write_replaces_and_aborts_cleanly);
     RUN(test_atomic_write_into_missing_dir_fails);
     RUN(test_rng_is_deterministic_and_uniform);
     RUN(test_splits_are_stable_and_proportional);
+    RUN(test_progress_resumed);
     return test_summary();
 }

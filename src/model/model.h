@@ -48,7 +48,7 @@ typedef struct {
     float class_weight;
     /* 1: gallery images are embedded like sketch queries, as the mean of the structure features of the
      * image and of its mirror image (model_sketch_features): PACS sketch mAP +0.018 on test, +0.015 on
-     * validation over four seeds, for a second forward of every image (indexing about 1.8x slower;
+     * validation over four seeds, for a second forward of every image (indexing about 1.6x slower;
      * RESULTS.md). Chosen at training (`sbir train --gallery-mirror`), off by default; part of the
      * fingerprint, since it changes every gallery embedding. */
     int gallery_mirror;

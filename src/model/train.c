@@ -891,6 +891,7 @@ int train_run(const train_opts *o) {
     int every = o->eval_every;
     sbir_progress pr;
     progress_start(&pr, "train", (uint64_t)t.total_steps);
+    progress_resume(&pr, (uint64_t)t.step);
     if (to->quiet) pr.quiet = 1;
     double last_val = NAN, loss_avg = NAN, acc_avg = NAN;
     while (t.step < t.total_steps) {

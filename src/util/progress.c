@@ -29,11 +29,12 @@ static void draw(sbir_progress *p, int final) {
     double el = sbir_now() - p->t0;
     double frac = (double)p->done / (double)p->total;
     if (frac > 1) frac = 1;
-    double eta = p->done ? el * (1 - frac) / frac : -1;
+    uint64_t now_done = p->done > p->start ? p->done - p->start : 0;
+    double rate = el > 0 ? (double)now_done / el : 0;
+    double eta = rate > 0 ? (double)(p->total > p->done ? p->total - p->done : 0) / rate : -1;
     char e1[32], e2[32];
     fmt_time(e1, sizeof e1, el);
     fmt_time(e2, sizeof e2, final ? 0 : eta);
-    double rate = el > 0 ? (double)p->done / el : 0;
     if (p->tty) {
         char bar[31];
         int fill = (int)(frac * 30);
@@ -47,6 +48,11 @@ static void draw(sbir_progress *p, int final) {
                 (unsigned long long)p->done, (unsigned long long)p->total, rate, e1, e2, p->status);
     }
     fflush(stderr);
+}
+
+void progress_resume(sbir_progress *p, uint64_t done) {
+    p->done = p->start = done;
+    p->last_decile = (int)(10.0 * (double)done / (double)p->total);
 }
 
 void progress_update(sbir_progress *p, uint64_t done, const char *fmt, ...) {
