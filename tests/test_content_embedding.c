@@ -155,6 +155,34 @@ static void test_save_load_and_fingerprint(void) {
     model_free(m);
 }
 
+/* Rewrites the model file `path` into `out` with metadata `key` set to `value` (every other entry, and
+ * every tensor, as they were) through safetensors_write, so the checksum is valid and only the value
+ * is hostile. */
+static int rewrite_meta(const char *path, const char *key, const char *value, char *out, size_t out_size) {
+    static const char *const keys[] = {"format", "structure_spec", "style_spec",   "input_size",           "classes",
+                                       "styles", "fusion",         "fingerprint", "content_class_weight", "gallery_mirror"};
+    snprintf(out, out_size, "%s.hostile", path);
+    safetensors *st = safetensors_open(path);
+    CHECK(st != NULL, "%s", sbir_last_error());
+    if (!st) return SBIR_ERR;
+    int nt = safetensors_count(st), nm = 0;
+    st_tensor *t = callocCheck((size_t)nt, sizeof *t);
+    for (int k = 0; k < nt; k++) t[k] = *safetensors_at(st, k);
+    const char *kv[2 * SBIR_ARRAY_LEN(keys)];
+    for (size_t k = 0; k < SBIR_ARRAY_LEN(keys); k++) {
+        const char *val = strcmp(keys[k], key) == 0 ? value : safetensors_meta(st, keys[k]);
+        if (!val && strcmp(keys[k], "gallery_mirror") == 0) continue; /* written only when set */
+        CHECK(val != NULL, "model_save writes %s", keys[k]);
+        kv[2 * nm] = keys[k], kv[2 * nm + 1] = val ? val : "";
+        nm++;
+    }
+    int rc = safetensors_write(out, t, nt, kv, nm);
+    CHECK(rc == SBIR_OK, "%s", sbir_last_error());
+    safetensors_close(st);
+    free(t);
+    return rc;
+}
+
 /* A model with gallery_mirror embeds a gallery image as the mean of its and its mirror's features:
  * an image and its mirror get the same content embedding, bit for bit, the content of those mean
  * features; without it they differ (so the check can fail). The flag survives a save and a load, is
@@ -208,26 +236,8 @@ static void test_gallery_mirror(void) {
     model_free(lp);
 
     /* a hostile value, with a valid checksum */
-    safetensors *st = safetensors_open(path);
-    CHECK(st != NULL, "%s", sbir_last_error());
-    if (st) {
-        int nt = safetensors_count(st);
-        st_tensor *t = callocCheck((size_t)nt, sizeof *t);
-        for (int k = 0; k < nt; k++) t[k] = *safetensors_at(st, k);
-        const char *keys[] = {"format", "structure_spec", "style_spec", "input_size", "classes",
-                              "styles", "fusion", "fingerprint", "content_class_weight", "gallery_mirror"};
-        const char *kv[20];
-        for (size_t k = 0; k < SBIR_ARRAY_LEN(keys); k++) {
-            const char *val = safetensors_meta(st, keys[k]);
-            CHECK(val != NULL, "model_save writes %s", keys[k]);
-            kv[2 * k] = keys[k];
-            kv[2 * k + 1] = strcmp(keys[k], "gallery_mirror") == 0 ? "yes" : val ? val : "";
-        }
-        char hostile[4200];
-        snprintf(hostile, sizeof hostile, "%s.hostile", path);
-        CHECK(safetensors_write(hostile, t, nt, kv, (int)SBIR_ARRAY_LEN(keys)) == SBIR_OK, "%s", sbir_last_error());
-        safetensors_close(st);
-        free(t);
+    char hostile[4200];
+    if (rewrite_meta(path, "gallery_mirror", "yes", hostile, sizeof hostile) == SBIR_OK) {
         sbir_model *h = model_load(hostile, 4, NET_BACKEND_REF, NULL);
         CHECK(h == NULL && strstr(sbir_last_error(), "gallery_mirror"), "gallery_mirror 'yes' accepted (%s)",
               sbir_last_error());
@@ -246,27 +256,8 @@ static void test_hostile_weight_refused(void) {
         char path[4096];
         snprintf(path, sizeof path, "%s/bad%zu.model", test_tmpdir(), i);
         CHECK(model_save(m, path, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
-        safetensors *st = safetensors_open(path);
-        CHECK(st != NULL, "%s", sbir_last_error());
-        if (!st) continue;
-        int nt = safetensors_count(st), nm = 0;
-        st_tensor *t = callocCheck((size_t)nt, sizeof *t);
-        for (int k = 0; k < nt; k++) t[k] = *safetensors_at(st, k);
-        const char *keys[] = {"format", "structure_spec", "style_spec", "input_size", "classes",
-                              "styles", "fusion", "fingerprint", "content_class_weight"};
-        const char *kv[18];
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            const char *val = safetensors_meta(st, keys[k]);
-            CHECK(val != NULL, "model_save writes %s", keys[k]);
-            kv[2 * nm] = keys[k];
-            kv[2 * nm + 1] = strcmp(keys[k], "content_class_weight") == 0 ? bad[i] : val ? val : "";
-            nm++;
-        }
         char path2[4200];
-        snprintf(path2, sizeof path2, "%s.hostile", path);
-        CHECK(safetensors_write(path2, t, nt, kv, nm) == SBIR_OK, "%s", sbir_last_error());
-        safetensors_close(st);
-        free(t);
+        if (rewrite_meta(path, "content_class_weight", bad[i], path2, sizeof path2) != SBIR_OK) continue;
         sbir_model *l = model_load(path2, 4, NET_BACKEND_REF, NULL);
         CHECK(l == NULL, "content_class_weight '%s' accepted", bad[i]);
         CHECK(l || strstr(sbir_last_error(), "content_class_weight"), "error: %s", sbir_last_error());
