@@ -85,6 +85,21 @@ static void test_layout_and_distance(void) {
     model_free(m);
 }
 
+/* The mirror images of n 3 x 16 x 16 inputs. */
+static void mirror_inputs(const float *x, float *mx, int n) {
+    enum { S = 16 };
+    for (int i = 0; i < n * 3 * S; i++)
+        for (int w = 0; w < S; w++) mx[i * S + w] = x[i * S + (S - 1 - w)];
+}
+
+/* The reference for a mirror-averaged embedding of one input: the plain forward's 8 features of x
+ * (plain) and their mean with those of its mirror mx (mean). */
+static void mean_of_forwards(net *n, const float *x, const float *mx, float plain[8], float mean[8]) {
+    memcpy(plain, net_forward(n, x, 1, 0), sizeof(float) * 8);
+    const float *b = net_forward(n, mx, 1, 0);
+    for (int k = 0; k < 8; k++) mean[k] = 0.5f * (plain[k] + b[k]);
+}
+
 /* Sketch queries are embedded with their mirror image: a sketch and its mirror get the very same
  * embedding, the mean of the two plain forwards, whatever the batch the network was built for. */
 static void test_sketch_mirror(void) {
@@ -96,16 +111,12 @@ static void test_sketch_mirror(void) {
     sbir_rng r;
     rng_seed(&r, 21);
     for (int i = 0; i < 2 * N; i++) x[i] = rng_uniform(&r);
-    for (int i = 0; i < 2 * 3 * S; i++)
-        for (int w = 0; w < S; w++) mx[i * S + w] = x[i * S + (S - 1 - w)];
+    mirror_inputs(x, mx, 2);
     model_sketch_features(m->structure, x, 2, f);
     model_sketch_features(m->structure, mx, 2, fm);
     CHECK(memcmp(f, fm, sizeof f) == 0, "a sketch and its mirror embed differently");
-    const float *a = net_forward(m->structure, x + N, 1, 0);
     float fa[8];
-    memcpy(fa, a, sizeof fa);
-    const float *b = net_forward(m->structure, mx + N, 1, 0);
-    for (int k = 0; k < 8; k++) ref[k] = 0.5f * (fa[k] + b[k]);
+    mean_of_forwards(m->structure, x + N, mx + N, fa, ref);
     CHECK(test_max_rel_diff(f + 8, ref, 8) < 1e-6, "not the mean of the two forwards");
     CHECK(test_max_rel_diff(fa, ref, 8) > 1e-4, "the test sketch is its own mirror: nothing tested");
     model_embed_sketch_content(m, x + N, 1, e);
@@ -196,8 +207,7 @@ static void test_gallery_mirror(void) {
     sbir_rng r;
     rng_seed(&r, 31);
     for (int i = 0; i < 2 * N; i++) x[i] = rng_range(&r, -2, 2);
-    for (int i = 0; i < 2 * 3 * S; i++)
-        for (int w = 0; w < S; w++) mx[i * S + w] = x[i * S + (S - 1 - w)];
+    mirror_inputs(x, mx, 2);
     model_embed_content(m, x, 2, e);
     model_embed_content(m, mx, 2, em);
     CHECK(test_max_rel_diff(e, em, 2 * Dc) > 1e-4, "without gallery_mirror an image and its mirror embed alike");
@@ -205,13 +215,8 @@ static void test_gallery_mirror(void) {
     model_embed_content(m, x, 2, e);
     model_embed_content(m, mx, 2, em);
     CHECK(memcmp(e, em, sizeof e) == 0, "with gallery_mirror an image and its mirror embed differently");
-    for (int b = 0; b < 2; b++) {
-        const float *a = net_forward(m->structure, x + b * N, 1, 0);
-        float fa[8];
-        memcpy(fa, a, sizeof fa);
-        const float *c = net_forward(m->structure, mx + b * N, 1, 0);
-        for (int k = 0; k < 8; k++) f[b * 8 + k] = 0.5f * (fa[k] + c[k]);
-    }
+    float one[8];
+    for (int b = 0; b < 2; b++) mean_of_forwards(m->structure, x + b * N, mx + b * N, one, f + b * 8);
     model_content_from_features(m, f, 2, 2, ref);
     CHECK(test_max_rel_diff(e, ref, 2 * Dc) < 1e-6, "not the content of the mean features");
 
