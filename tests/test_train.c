@@ -145,22 +145,26 @@ static void test_ema_and_smoothing_resume(void) {
 
 /* --gallery-mirror changes how gallery images are embedded, not what is trained: the same seed gives
  * the same networks bit for bit, the model records the choice, and its fingerprint differs; a
- * finished model resumed with it becomes the model trained with it. */
+ * finished model resumed with it becomes the model trained with it. The tiny collection is far below
+ * TRAIN_GALLERY_MIRROR_MAX_IMAGES, so the default turns it on and --no-gallery-mirror (0) is the plain
+ * model. */
 static void test_gallery_mirror(void) {
     char a[4300], b[4300];
     snprintf(a, sizeof a, "%s/gm_plain.safetensors", test_tmpdir());
     snprintf(b, sizeof b, "%s/gm_mirror.safetensors", test_tmpdir());
     train_opts o;
     determinism_opts(&o, a);
+    CHECK(o.gallery_mirror == -1, "the default is not chosen from the collection: %d", o.gallery_mirror);
     o.structure_steps = test_under_valgrind() ? 20 : 40, o.style_steps = test_under_valgrind() ? 6 : 10;
+    o.gallery_mirror = 0;
     CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
-    o.out = b, o.gallery_mirror = 1;
+    o.out = b, o.gallery_mirror = -1;
     CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
     sbir_model *p = model_load(a, 8, test_backend(), NULL), *m = model_load(b, 8, test_backend(), NULL);
     CHECK(p && m, "%s", sbir_last_error());
     if (p && m) {
-        CHECK(p->gallery_mirror == 0 && m->gallery_mirror == 1, "the choice is not recorded: %d %d", p->gallery_mirror,
-              m->gallery_mirror);
+        CHECK(p->gallery_mirror == 0 && m->gallery_mirror == 1, "off: %d, the small collection's default: %d",
+              p->gallery_mirror, m->gallery_mirror);
         CHECK(memcmp(p->structure->params, m->structure->params, sizeof(float) * p->structure->n_params) == 0 &&
                   memcmp(p->style->params, m->style->params, sizeof(float) * p->style->n_params) == 0,
               "--gallery-mirror changed the training");
@@ -169,12 +173,23 @@ static void test_gallery_mirror(void) {
     /* a finished model switched over by --resume: re-calibrated only, the same model as trained with it */
     char fm[17], fr[17];
     fingerprint_of(b, fm);
-    o.out = a, o.resume = 1, o.gallery_mirror = 1;
+    o.out = a, o.resume = 1, o.gallery_mirror = 1; /* --gallery-mirror */
     CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
     fingerprint_of(a, fr);
     CHECK(strcmp(fm, fr) == 0, "--resume --gallery-mirror on a finished model: %s, trained with it: %s", fr, fm);
     model_free(p);
     model_free(m);
+}
+
+/* The default by collection size, at the boundary; an explicit choice wins at any size. */
+static void test_gallery_mirror_default(void) {
+    CHECK(train_gallery_mirror_for(-1, 1) == 1 && train_gallery_mirror_for(-1, TRAIN_GALLERY_MIRROR_MAX_IMAGES) == 1,
+          "a collection of up to the limit gets one view");
+    CHECK(train_gallery_mirror_for(-1, TRAIN_GALLERY_MIRROR_MAX_IMAGES + 1) == 0 &&
+              train_gallery_mirror_for(-1, 5000000000LL) == 0,
+          "a collection above the limit gets two views");
+    CHECK(train_gallery_mirror_for(0, 10) == 0 && train_gallery_mirror_for(1, 5000000000LL) == 1,
+          "an explicit choice was overridden");
 }
 
 /* The sketches' own batch norm (the default): the trained model's sketch network shares every weight
@@ -291,6 +306,7 @@ int main(void) {
     RUN(test_same_seed_same_model_and_resume);
     RUN(test_ema_and_smoothing_resume);
     RUN(test_gallery_mirror);
+    RUN(test_gallery_mirror_default);
     RUN(test_sketch_batch_norm);
     RUN(test_bad_inputs);
     return test_summary();

@@ -29,6 +29,7 @@
 #include "data/import_folders.h"
 #include "data/synth.h"
 #include "model/dataset.h"
+#include "model/train.h"
 #include "util/rng.h"
 
 static int cmp_d(const void *a, const void *b) {
@@ -57,13 +58,14 @@ static char *make_tmpdir(void) {
 }
 
 /* The untrained default model (default input size, the synthetic collection's labels), saved to dir/model. */
-static int default_model(const char *dir, char *path, size_t n) {
+static int default_model(const char *dir, char *path, size_t n, int gallery_mirror) {
     snprintf(path, n, "%s/model.safetensors", dir);
     sbir_model *m = model_create(MODEL_SIZE, SYNTH_N_CLASSES, (char **)synth_classes, SYNTH_N_STYLES, (char **)synth_styles,
                                  MODEL_STRUCTURE_SPEC, MODEL_STYLE_SPEC, API_MAX_BATCH, NET_BACKEND_DNNL);
     if (!m) return SBIR_ERR;
     net_init(m->structure, 1);
     net_init(m->style, 2);
+    m->gallery_mirror = gallery_mirror;
     sbir_rng r;
     rng_seed(&r, 3);
     for (int i = 0; i < m->NS * m->Ds; i++) m->protos[i] = rng_range(&r, -0.2f, 0.2f);
@@ -131,7 +133,7 @@ static int bench_query(int argc, char **argv) {
            *t_p = t_s + reps;
     snprintf(index_path, sizeof index_path, "%s/bench.sbix", dir);
     if (model_arg) snprintf(model_path, sizeof model_path, "%s", model_arg);
-    else if (default_model(dir, model_path, sizeof model_path) != SBIR_OK) goto done;
+    else if (default_model(dir, model_path, sizeof model_path, 0) != SBIR_OK) goto done;
     if (sbir_model_open(model_path, &mc) != SBIR_E_OK) goto done;
     sbir_model *m = mc->m;
     double t0 = sbir_now();
@@ -213,21 +215,27 @@ static int make_synth_collection(const char *dir, int per_cell, char *coll, size
 static int bench_index(int argc, char **argv) {
     const char *model_arg = NULL, *pacs = NULL;
     long per_cell = 60, reps = 3, jobs = 0;
+    int mirror = 0;
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"pacs", required_argument, 0, 'p'},
                                          {"per-cell", required_argument, 0, 'c'}, {"reps", required_argument, 0, 'r'},
-                                         {"jobs", required_argument, 0, 'j'}, {0, 0, 0, 0}};
+                                         {"jobs", required_argument, 0, 'j'}, {"gallery-mirror", no_argument, 0, 'g'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:p:c:r:j:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:p:c:r:j:g", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_arg = optarg; break;
         case 'p': pacs = optarg; break;
         case 'c': if (cli_parse_int("bench index", "--per-cell", optarg, 1, 100000, &per_cell)) return 2; break;
         case 'r': if (cli_parse_int("bench index", "--reps", optarg, 1, 100, &reps)) return 2; break;
         case 'j': if (cli_parse_int("bench index", "--jobs", optarg, 1, 64, &jobs)) return 2; break;
+        case 'g': mirror = 1; break;
         default: return cli_usage_error("bench index", "unknown option");
         }
     }
+    if (optind < argc) return cli_usage_error("bench index", "unexpected argument '%s'", argv[optind]);
+    if (model_arg && mirror)
+        return cli_usage_error("bench index", "--gallery-mirror is for the untrained model: a trained model has its own");
     char *dir = make_tmpdir(), model_path[4200], coll[4300], out[4300];
     if (!dir) return cli_fail("cannot create a temporary folder in /tmp");
     int rc = 1;
@@ -235,7 +243,7 @@ static int bench_index(int argc, char **argv) {
     snprintf(out, sizeof out, "%s/bench.sbix", dir);
     double *t = mallocCheck(sizeof(double) * reps);
     if (model_arg) snprintf(model_path, sizeof model_path, "%s", model_arg);
-    else if (default_model(dir, model_path, sizeof model_path) != SBIR_OK) goto done;
+    else if (default_model(dir, model_path, sizeof model_path, mirror) != SBIR_OK) goto done;
     if (pacs) {
         snprintf(coll, sizeof coll, "%s/pacs.sqlite", dir);
         import_folders_opts fo = {pacs, coll, "sketch", 0};
@@ -281,7 +289,8 @@ static int bench_index(int argc, char **argv) {
     printf("bench index: %lld images (%s), S %d, %d decoding threads, %d OpenMP threads, median of %ld builds\n",
            (long long)n, pacs ? "PACS JPEGs" : "built-in 128x128 PNGs", S, nth, omp_get_max_threads(), reps);
     printf("  decode + fit alone   %8.0f images/s\n", dec);
-    printf("  embed alone (B=%d)   %8.0f images/s (both networks)\n", B, emb);
+    printf("  embed alone (B=%d)   %8.0f images/s (both networks; %s)\n", B, emb,
+           mc->m->gallery_mirror ? "gallery_mirror: each image and its mirror image" : "one view of each image");
     printf("  index (pipeline)     %8.0f images/s  (%.2f s)\n", (double)n / med, med);
     printf("index_images_per_s=%.0f target=500 %s\n", (double)n / med, (double)n / med >= 500 ? "PASS" : "FAIL");
     rc = 0;
@@ -297,11 +306,14 @@ done:
 int cmd_bench_query(int argc, char **argv) {
     if (argc < 1 || cli_wants_help(argc, argv)) {
         printf("usage: sbir bench query [--model MODEL] [--n 100000] [--reps 200] [-k 20]\n"
-               "       sbir bench index [--model MODEL] [--pacs DIR | --per-cell 60] [--reps 3] [--jobs N]\n\n"
+               "       sbir bench index [--model MODEL | --gallery-mirror] [--pacs DIR | --per-cell 60] [--reps 3]\n"
+               "                        [--jobs N]\n\n"
                "query: one query end to end (strokes -> raster -> embedding -> fused top k) over a synthetic\n"
                "index of N images; index: indexing throughput of the built-in collection or PACS.\n"
                "Without --model, an untrained model of the default architecture (timings do not depend on\n"
-               "the weights).\n");
+               "the weights); for index, it embeds one view of each image, or with --gallery-mirror each\n"
+               "image and its mirror image, as models trained on collections of up to %d images do.\n",
+               TRAIN_GALLERY_MIRROR_MAX_IMAGES);
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "query") == 0) return bench_query(argc, argv);

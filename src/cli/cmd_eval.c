@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "model/evaluate.h"
+#include "model/train.h"
 #include "util/rng.h"
 
 static void usage(FILE *out) {
@@ -67,7 +68,10 @@ int cmd_eval(int argc, char **argv) {
         model_free(m);
         return cli_fail_last();
     }
-    if (m->gallery_mirror) fprintf(stderr, "eval: the model embeds gallery images with their mirror image (--gallery-mirror)\n");
+    if (m->gallery_mirror)
+        fprintf(stderr, "eval: the model embeds gallery images with their mirror image as well (gallery_mirror: the "
+                        "training default for collections of up to %d images)\n",
+                TRAIN_GALLERY_MIRROR_MAX_IMAGES);
     eval_result r;
     if (evaluate_model(m, &d, split, sketch_split == -2 ? split : sketch_split, &r) != SBIR_OK) {
         cli_fail_last();

@@ -33,6 +33,12 @@ void train_opts_default(train_opts *o) {
     o->lr = 4e-3f;
     o->margin = 0.2f;
     o->backend = NET_BACKEND_DNNL;
+    o->gallery_mirror = -1;
+}
+
+int train_gallery_mirror_for(int gallery_mirror, long long n_images) {
+    if (gallery_mirror >= 0) return gallery_mirror != 0;
+    return n_images <= TRAIN_GALLERY_MIRROR_MAX_IMAGES;
 }
 
 /* A linear head on features: weights (K, D) then K biases, with its own AdamW state. */
@@ -187,7 +193,7 @@ static int trainer_setup(trainer *t) {
 
     t->m = model_create(o->S, d->C, d->classes, d->NS, d->styles, o->structure_spec, o->style_spec, t->B, o->backend);
     if (!t->m) return SBIR_ERR;
-    t->m->gallery_mirror = o->gallery_mirror;
+    t->m->gallery_mirror = train_gallery_mirror_for(o->gallery_mirror, d->n_img);
     net_init(t->m->structure, o->seed * 2 + 1);
     net_init(t->m->style, o->seed * 2 + 2);
     if (!o->shared_bn && model_add_sketch_bn(t->m) != SBIR_OK) return SBIR_ERR; /* the same initial weights */
@@ -881,7 +887,8 @@ int train_run(const train_opts *o) {
                 "training on %d images and %d sketches (%d classes, %d styles; validation %d images, %d sketches); "
                 "%d structure + %d + %d style steps of batch %d at %dx%d, %s backend%s\n",
                 t.n_tr_img, t.n_tr_sk, t.d.C, t.d.NS, t.n_va_img, t.n_va_sk, t.steps[0], t.steps[1], t.steps[2], t.B,
-                t.S, t.S, net_backend_name(o->backend), o->gallery_mirror ? "; gallery images embedded with their mirror" : "");
+                t.S, t.S, net_backend_name(o->backend),
+                t.m->gallery_mirror ? "; gallery images embedded with their mirror" : "");
     if (!to->quiet && t.P > 1)
         fprintf(stderr, "data-parallel over %d processes: %d samples each per step, batch norm %s\n", t.P, t.nb,
                 o->bn_local ? "per process (NOT equivalent to one process)" : "synchronised");

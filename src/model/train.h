@@ -48,12 +48,22 @@ typedef struct {
     int local_only;             /* train in this process alone even when started by mpirun (tests) */
     int shared_bn;              /* one batch norm for sketches and images in the structure network (the
                                    default gives sketches their own: model.h, structure_sketch) */
-    int gallery_mirror;         /* the model embeds gallery images with their mirror image (model.h) */
+    int gallery_mirror;         /* the model embeds gallery images with their mirror image (model.h):
+                                   1 on, 0 off, -1 (default) chosen from the collection's size */
     int bn_local;               /* data-parallel with each process's batch-norm statistics left local:
                                    NOT equivalent to one process (a test's negative control) */
 } train_opts;
 
+/* The default for gallery_mirror: on for collections of up to this many images. The second view
+ * costs one more structure forward per indexed image (indexing at about 0.6x the images per second)
+ * and buys about +0.02 sketch mAP (PACS, RESULTS.md). Up to 100,000 images that is at most a couple
+ * of minutes of indexing, less than the training; beyond, where collections run to millions and
+ * indexing throughput is what matters, one view. */
+#define TRAIN_GALLERY_MIRROR_MAX_IMAGES 100000
+
 void train_opts_default(train_opts *o);
+/* gallery_mirror as given, or (-1) the default for a collection of n_images images. */
+int train_gallery_mirror_for(int gallery_mirror, long long n_images);
 int train_run(const train_opts *o);
 
 #endif
