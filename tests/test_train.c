@@ -145,7 +145,8 @@ static void test_ema_and_smoothing_resume(void) {
 
 /* --gallery-mirror changes how gallery images are embedded, not what is trained: the same seed gives
  * the same networks bit for bit, the model records the choice, and its fingerprint differs; a
- * finished model resumed with it becomes the model trained with it. The tiny collection is far below
+ * finished model resumed with it becomes the model trained with it, and resumed with neither option
+ * keeps the choice it was trained with. The tiny collection is far below
  * TRAIN_GALLERY_MIRROR_MAX_IMAGES, so the default turns it on and --no-gallery-mirror (0) is the plain
  * model. */
 static void test_gallery_mirror(void) {
@@ -170,10 +171,16 @@ static void test_gallery_mirror(void) {
               "--gallery-mirror changed the training");
         CHECK(strcmp(p->fingerprint, m->fingerprint) != 0, "same fingerprint for different gallery embeddings");
     }
+    /* --resume without either option keeps the checkpoint's choice, here one view */
+    char fm[17], fr[17], fp[17], fk[17];
+    fingerprint_of(a, fp);
+    o.out = a, o.resume = 1, o.gallery_mirror = -1;
+    CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
+    fingerprint_of(a, fk);
+    CHECK(strcmp(fp, fk) == 0, "a one-view model resumed without options changed: %s, was %s", fk, fp);
     /* a finished model switched over by --resume: re-calibrated only, the same model as trained with it */
-    char fm[17], fr[17];
     fingerprint_of(b, fm);
-    o.out = a, o.resume = 1, o.gallery_mirror = 1; /* --gallery-mirror */
+    o.gallery_mirror = 1; /* --gallery-mirror */
     CHECK(train_run(&o) == SBIR_OK, "%s", sbir_last_error());
     fingerprint_of(a, fr);
     CHECK(strcmp(fm, fr) == 0, "--resume --gallery-mirror on a finished model: %s, trained with it: %s", fr, fm);

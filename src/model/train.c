@@ -705,6 +705,9 @@ static int load_checkpoint(trainer *t) {
                         t->ckpt);
         goto done;
     }
+    /* a run started with --no-gallery-mirror (or an older model's one view) stays so when resumed
+     * without either option; an explicit option switches it */
+    if (t->o.gallery_mirror < 0) t->m->gallery_mirror = m->gallery_mirror;
     net_copy_weights(t->m->structure, m->structure);
     net_copy_weights(t->m->style, m->style);
     memcpy(t->m->content_head, m->content_head, sizeof(float) * (size_t)m->C * (m->Df + 1));
@@ -817,7 +820,7 @@ static int bcast_state(trainer *t) {
         bcast_net(t->m->style) || bcast_head(&t->content_head) ||
         bcast_head(&t->style_head) || bcast_floats(t->hist, (size_t)t->total_steps * HIST_COLS) ||
         (t->ema && bcast_floats(t->ema, t->n_ema)) ||
-        comm_bcast(&t->step, sizeof t->step, 0))
+        comm_bcast(&t->step, sizeof t->step, 0) || comm_bcast(&t->m->gallery_mirror, sizeof t->m->gallery_mirror, 0))
         return SBIR_ERR;
     return SBIR_OK;
 }
