@@ -127,7 +127,7 @@ static void test_pacs(void) {
     snprintf(cmd, sizeof cmd, "%s import folders --help", sbir_bin());
     CHECK(run_cmd(cmd, txt, sizeof txt) == 0 && strstr(txt, "usage:"), "%s", txt);
     snprintf(cmd, sizeof cmd, "%s info '%s/pacs/photo/dog/056_0001.jpg'", sbir_bin(), d);
-    CHECK(run_cmd(cmd, txt, sizeof txt) == 1 && strstr(txt, "not an SQLite database"), "%s", txt);
+    CHECK(run_cmd(cmd, txt, sizeof txt) == 1 && strstr(txt, "neither a collection, a model nor an index"), "%s", txt);
     snprintf(cmd, sizeof cmd, "%s info --help", sbir_bin());
     CHECK(run_cmd(cmd, txt, sizeof txt) == 0 && strstr(txt, "usage:"), "%s", txt);
 }

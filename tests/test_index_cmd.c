@@ -1,6 +1,7 @@
 /* test_index_cmd.c — `sbir index` and `sbir query` through the program itself: exit codes, JSON that
  * parses with k results sorted by score, the model found through INDEX.json, a model mismatch refused,
- * missing files reported in one line, --append embedding only the new images, sheets, --ann. */
+ * missing files reported in one line, --append embedding only the new images, sheets, --ann; `sbir
+ * info` on each kind of file. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <string.h>
@@ -216,6 +217,59 @@ static void test_errors(void) {
     CHECK(run("query --help") == 0 && lines_of(g_out) > 3, "see stderr above");
 }
 
+/* Writes the first `keep` bytes of src to dst. */
+static void truncated_copy(const char *src, const char *dst, size_t keep) {
+    unsigned char *b = NULL;
+    size_t n = 0;
+    CHECK(read_file_all(src, 1 << 26, &b, &n) == SBIR_OK && n > keep, "%s", sbir_last_error());
+    test_write_file(dst, b, keep < n ? keep : n);
+    free(b);
+}
+
+/* sbir info tells a collection, a model, an index and a sharded index apart by their contents and
+ * describes each; damaged and foreign files are refused in one line. */
+static void test_info(void) {
+    sbir_model *m = model_load(g_model, 8, NET_BACKEND_DNNL, NULL);
+    CHECK(m != NULL, "%s", sbir_last_error());
+    if (!m) return;
+    char fp[17];
+    snprintf(fp, sizeof fp, "%s", m->fingerprint); /* a save with gallery_mirror below changes m's */
+    CHECK(run("info %s", g_model) == 0, "%s", slurp(g_err));
+    CHECK(out_has(fp) && out_has("classes (3): cat, dog, tree") && out_has("styles (2): ink, paint") &&
+              out_has("c8,p,c16,p,g,l16") && out_has("one view each"),
+          "model: %s", slurp(g_out));
+    char mirror[4400], bad[4400];
+    snprintf(mirror, sizeof mirror, "%s/mirror.safetensors", g_dir);
+    m->gallery_mirror = 1;
+    CHECK(model_save(m, mirror, NULL, 0, NULL, 0) == SBIR_OK, "%s", sbir_last_error());
+    CHECK(run("info %s", mirror) == 0 && out_has("with their mirror image") && !out_has(fp), "mirror model: %s",
+          slurp(g_out));
+    CHECK(run("info %s", g_index) == 0 && out_has("rows: 12") && out_has(fp) && out_has("built with model"),
+          "index: %s", slurp(g_out));
+    char sharded[4400];
+    snprintf(sharded, sizeof sharded, "%s/sharded.sbix", g_dir);
+    CHECK(run("index --model %s --collection %s --out %s --shards 2", g_model, g_coll, sharded) == 0, "%s", slurp(g_err));
+    CHECK(run("info %s", sharded) == 0 && out_has("rows: 12 in 2 shards") && out_has(fp),
+          "sharded index: %s", slurp(g_out));
+    CHECK(run("info %s", g_coll) == 0 && out_has("images: 12"), "collection: %s", slurp(g_out));
+    model_free(m);
+    /* damaged or foreign */
+    snprintf(bad, sizeof bad, "%s/half.safetensors", g_dir);
+    truncated_copy(g_model, bad, 600);
+    CHECK(run("info %s", bad) == 1, "a truncated model accepted: %s", slurp(g_out));
+    one_line("half.safetensors");
+    snprintf(bad, sizeof bad, "%s/half.sbix", g_dir);
+    truncated_copy(g_index, bad, 100);
+    CHECK(run("info %s", bad) == 1, "a truncated index accepted: %s", slurp(g_out));
+    one_line("half.sbix");
+    snprintf(bad, sizeof bad, "%s/junk.bin", g_dir);
+    test_write_file(bad, "GIF89a not anything of ours", 27);
+    CHECK(run("info %s", bad) == 1, "a foreign file accepted: %s", slurp(g_out));
+    one_line("neither a collection, a model nor an index");
+    CHECK(run("info %s %s", g_model, g_coll) == 2, "two files accepted");
+    CHECK(run("info --help") == 0 && out_has("MODEL"), "help: %s", slurp(g_out));
+}
+
 static void test_append(void) {
     char index[4400];
     snprintf(index, sizeof index, "%s/part.sbix", g_dir);
@@ -233,6 +287,7 @@ int main(void) {
     setup();
     RUN(test_index_and_query);
     RUN(test_errors);
+    RUN(test_info);
     RUN(test_append);
     return test_summary();
 }

@@ -1,17 +1,43 @@
-/* cmd_info.c — `sbir info COLL.sqlite`: what a collection holds — images per class x style (a table),
- * images per split, and sketches per class and split. */
+/* cmd_info.c — `sbir info FILE`: what a collection holds — images per class x style (a table),
+ * images per split, and sketches per class and split; a model or an index file goes to
+ * cmd_info_files.c, told apart by the file's first bytes. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "data/collection.h"
+#include "index/index_format.h"
+#include "index/shards.h"
 #include "util/rng.h"
 
 static const char k_usage[] =
-    "usage: sbir info COLL.sqlite\n\n"
-    "Prints the collection's root and counts: gallery images per class x style with totals, images per\n"
-    "split (train/val/test), and query sketches per class and split.\n";
+    "usage: sbir info COLL.sqlite | MODEL | INDEX\n\n"
+    "A collection: its root and counts: gallery images per class x style with totals, images per split\n"
+    "(train/val/test), and query sketches per class and split.\n"
+    "A model (or its .ckpt): fingerprint, input size, classes, styles, both networks, embedding sizes,\n"
+    "whether gallery images are embedded with their mirror image, the calibrated ranking, where and how\n"
+    "long it trained.\n"
+    "An index (or a sharded index's manifest): rows, embedding sizes and storage, classes, styles, the\n"
+    "fingerprint of the model that built it.\n";
+
+typedef enum { KIND_UNKNOWN, KIND_COLLECTION, KIND_MODEL, KIND_INDEX } file_kind;
+
+/* SQLite's header, the index's magic, or safetensors' 8-byte header length followed by its JSON. A
+ * sharded index's manifest is recognised by shard_manifest_is. Unreadable files are left to the
+ * collection open, whose error names the problem. */
+static file_kind kind_of(const char *path) {
+    unsigned char b[16] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return KIND_COLLECTION;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n >= 16 && memcmp(b, "SQLite format 3", 16) == 0) return KIND_COLLECTION;
+    if (n >= 8 && memcmp(b, IDX_MAGIC, 8) == 0) return KIND_INDEX;
+    if (shard_manifest_is(path)) return KIND_INDEX;
+    if (n >= 9 && b[8] == '{') return KIND_MODEL;
+    return KIND_UNKNOWN;
+}
 
 static int find(char **names, size_t n, const char *s) {
     for (size_t i = 0; i < n; i++)
@@ -93,7 +119,13 @@ int cmd_info(int argc, char **argv) {
         fputs(k_usage, stdout);
         return 0;
     }
-    if (argc != 2 || argv[1][0] == '-') return cli_usage_error("info", "expects one COLL.sqlite");
+    if (argc != 2 || argv[1][0] == '-') return cli_usage_error("info", "expects one COLL.sqlite, MODEL or INDEX");
+    switch (kind_of(argv[1])) {
+    case KIND_MODEL: return info_model(argv[1]);
+    case KIND_INDEX: return info_index(argv[1]);
+    case KIND_UNKNOWN: return cli_fail("%s: neither a collection, a model nor an index (sbir info --help)", argv[1]);
+    case KIND_COLLECTION: break;
+    }
     sbir_collection *c = collection_open(argv[1]);
     if (!c) return cli_fail_last();
     int64_t ni = collection_count_images(c, NULL);

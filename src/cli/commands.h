@@ -8,6 +8,9 @@ int cmd_import(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_import_quickdraw(int argc, char **argv); /* called by cmd_import for `import quickdraw` */
 int cmd_info(int argc, char **argv);
+/* sbir info on a model or an index file (cmd_info_files.c) */
+int info_model(const char *path);
+int info_index(const char *path);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -18,7 +18,7 @@ static const command k_commands[] = {
     {"sketch", cmd_sketch, "draw one Quick, Draw! sketch to a PNG (sketch render)"},
     {"fetch", cmd_fetch, "download the real data: fetch quickdraw | bam"},
     {"import", cmd_import, "build a collection: import folders | bam | quickdraw"},
-    {"info", cmd_info, "counts of a collection per class x style and split"},
+    {"info", cmd_info, "what a collection (counts per class x style, split), a model or an index holds"},
     {"train", cmd_train, "train the structure and style networks on a collection"},
     {"eval", cmd_eval, "evaluation tables: sketch mAP per style, sketch + style mAP"},
     {"index", cmd_index, "embed a collection's images into a search index"},

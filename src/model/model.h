@@ -49,8 +49,9 @@ typedef struct {
     /* 1: gallery images are embedded like sketch queries, as the mean of the structure features of the
      * image and of its mirror image (model_sketch_features): PACS sketch mAP +0.018 on test, +0.015 on
      * validation over four seeds, for a second forward of every image (indexing about 1.6x slower;
-     * RESULTS.md). Chosen at training (`sbir train --gallery-mirror`), off by default; part of the
-     * fingerprint, since it changes every gallery embedding. */
+     * RESULTS.md). Chosen at training: on by default for collections of up to
+     * TRAIN_GALLERY_MIRROR_MAX_IMAGES images (train.h), `--gallery-mirror` / `--no-gallery-mirror`;
+     * 0 in models from before it existed. Part of the fingerprint: it changes every gallery embedding. */
     int gallery_mirror;
     float *content_head; /* (C, Df) weights then C biases: classifier on structure features */
     float *style_head;   /* rows x Ds weights then rows biases: C * NS rows (stage 1), NS (stage 2) */
