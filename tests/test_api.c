@@ -5,10 +5,12 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "api/api_internal.h"
 #include "api/fused_search.h"
 #include "data/collection.h"
 #include "data/image.h"
 #include "model/model.h"
+#include "model/train.h"
 #include "sbir.h"
 #include "test.h"
 #include "util/common.h"
@@ -382,6 +384,29 @@ static void test_fused_search_paths(void) {
     free(st);
 }
 
+/* The note `sbir index` prints: only for a model with gallery_mirror, only above the limit, and it
+ * names the switch. */
+static void test_gallery_mirror_note(void) {
+    sbir_model *m = model_load(g_model, 4, NET_BACKEND_DNNL, NULL);
+    CHECK(m != NULL, "%s", sbir_last_error());
+    if (!m) return;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK(api_note_gallery_mirror(m, 5000000, out) == 0, "a one-view model noted");
+    m->gallery_mirror = 1;
+    CHECK(api_note_gallery_mirror(m, TRAIN_GALLERY_MIRROR_MAX_IMAGES, out) == 0, "noted at the limit");
+    fflush(out);
+    CHECK(len == 0, "wrote %zu bytes without a note", len);
+    CHECK(api_note_gallery_mirror(m, TRAIN_GALLERY_MIRROR_MAX_IMAGES + 1, out) == 1, "not noted above the limit");
+    fclose(out);
+    char want[64];
+    snprintf(want, sizeof want, "%d images", TRAIN_GALLERY_MIRROR_MAX_IMAGES + 1);
+    CHECK(text && strstr(text, "--no-gallery-mirror") && strstr(text, want), "note: %s", text ? text : "");
+    free(text);
+    model_free(m);
+}
+
 int main(void) {
     setup();
     RUN(test_open_and_build);
@@ -391,5 +416,6 @@ int main(void) {
     RUN(test_sketch_inputs);
     RUN(test_threads);
     RUN(test_append);
+    RUN(test_gallery_mirror_note);
     return test_summary();
 }

@@ -4,6 +4,7 @@
 #define SBIR_API_INTERNAL_H
 
 #include <pthread.h>
+#include <stdio.h>
 
 #include "api/fused_search.h"
 #include "index/index_file.h"
@@ -34,6 +35,10 @@ sbir_status api_fail(sbir_status code, const char *fmt, ...) __attribute__((form
 
 /* B network inputs (B, 3, S, S) to embeddings (either output may be NULL), under the context's mutex. */
 sbir_status api_embed_inputs(sbir_model_ctx *c, const float *x, int B, float *content, float *style);
+/* Indexing n images with a model that embeds each with its mirror image costs about 1.6x one view:
+ * above TRAIN_GALLERY_MIRROR_MAX_IMAGES images, writes a note to out saying so and naming the switch;
+ * returns whether it did. */
+int api_note_gallery_mirror(const sbir_model *m, int64_t n, FILE *out);
 /* A grey S x S sketch (black ink on white) to its content embedding. */
 sbir_status api_embed_grey(sbir_model_ctx *c, const uint8_t *grey, float *content);
 

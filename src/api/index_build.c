@@ -75,6 +75,17 @@ static void *decoder(void *arg) {
 }
 
 /* Embeds p->n images into content / style (n x Dc, n x Ds). */
+int api_note_gallery_mirror(const sbir_model *m, int64_t n, FILE *out) {
+    if (!m->gallery_mirror || n <= TRAIN_GALLERY_MIRROR_MAX_IMAGES) return 0;
+    fprintf(out,
+            "index: %lld images, and this model embeds each with its mirror image as well (gallery_mirror, the "
+            "training default for collections of up to %d images): about 0.6x the images per second of one view; "
+            "`sbir train --resume --no-gallery-mirror` with the model's collection and --out switches it to one "
+            "view in seconds\n",
+            (long long)n, TRAIN_GALLERY_MIRROR_MAX_IMAGES);
+    return 1;
+}
+
 static sbir_status run_pipeline(sbir_model_ctx *mc, pipeline *p, int jobs, int progress, float *content, float *style) {
     sbir_model *m = mc->m;
     p->x = mallocCheck(sizeof(float) * (size_t)RING * p->B * p->in_floats);
@@ -86,13 +97,7 @@ static sbir_status run_pipeline(sbir_model_ctx *mc, pipeline *p, int jobs, int p
     for (; started < jobs; started++)
         if (pthread_create(&th[started], NULL, decoder, p) != 0) break;
     sbir_status st = started ? SBIR_E_OK : api_fail(SBIR_E_INTERNAL, "index: could not start a decoding thread");
-    if (progress && m->gallery_mirror && p->n > TRAIN_GALLERY_MIRROR_MAX_IMAGES)
-        fprintf(stderr,
-                "index: %lld images, and this model embeds each with its mirror image as well (gallery_mirror, the "
-                "training default for collections of up to %d images): about 0.6x the images per second of one "
-                "view; `sbir train --resume --no-gallery-mirror` with the model's collection and --out switches it "
-                "to one view in seconds\n",
-                (long long)p->n, TRAIN_GALLERY_MIRROR_MAX_IMAGES);
+    if (progress) api_note_gallery_mirror(m, p->n, stderr);
     sbir_progress pr;
     if (progress) progress_start(&pr, "index", (uint64_t)p->n);
     for (int64_t b = 0; b < p->n_batches && st == SBIR_E_OK; b++) {
