@@ -891,7 +891,10 @@ int train_run(const train_opts *o) {
                 "%d structure + %d + %d style steps of batch %d at %dx%d, %s backend%s\n",
                 t.n_tr_img, t.n_tr_sk, t.d.C, t.d.NS, t.n_va_img, t.n_va_sk, t.steps[0], t.steps[1], t.steps[2], t.B,
                 t.S, t.S, net_backend_name(o->backend),
-                t.m->gallery_mirror ? "; gallery images embedded with their mirror" : "");
+                !t.m->gallery_mirror ? ""
+                : o->gallery_mirror < 0 ? "; gallery images embedded with their mirror image as well (--no-gallery-"
+                                          "mirror: one view, indexing 1.6x faster)"
+                                        : "; gallery images embedded with their mirror image as well");
     if (!to->quiet && t.P > 1)
         fprintf(stderr, "data-parallel over %d processes: %d samples each per step, batch norm %s\n", t.P, t.nb,
                 o->bn_local ? "per process (NOT equivalent to one process)" : "synchronised");
